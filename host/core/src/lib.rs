@@ -1,0 +1,14 @@
+//! The pure domain of Leadhost: plain synchronous Rust, no I/O crates.
+//!
+//! Everything else depends on this crate, never the other way round. For now
+//! it holds the touchpoint model every channel normalizes to, the connector
+//! manifest, and the rules for outbound host grants.
+
+pub mod grants;
+pub mod manifest;
+pub mod signature;
+pub mod touchpoint;
+
+pub use grants::{HostGrant, HostGrantError, any_covers, is_private};
+pub use manifest::{Capabilities, ConfigField, ConfigType, Manifest, ManifestProblem, Operations, SecretField};
+pub use touchpoint::*;

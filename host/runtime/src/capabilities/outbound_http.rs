@@ -1,0 +1,204 @@
+//! Outbound `wasi:http`, gated. A request leaves only when its host is covered
+//! by the connector's grants and, after DNS resolution, every address it
+//! resolves to is public — or private networks were granted explicitly. The
+//! connection is then made to the address that was checked. Header values may
+//! carry `{{secret:NAME}}`, which is filled in here, after the plugin let go.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::uri::{Authority, Scheme};
+use leadhost_core::{any_covers, is_private};
+use wasmtime::component::Linker;
+use wasmtime_wasi_http::{Error, RequestOptions, WasiBody, WasiHttpHooks};
+
+use super::Invocation;
+use crate::binding::Binding;
+
+/// Connect timeout when the guest sets none.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// First-byte and between-bytes timeout when the guest sets none.
+const READ_TIMEOUT: Duration = Duration::from_secs(15);
+
+pub(crate) fn add_to_linker(linker: &mut Linker<Invocation>) -> wasmtime::Result<()> {
+    wasmtime_wasi_http::p2::add_only_http_to_linker_sync(linker)
+}
+
+/// The per-call gate in front of the network.
+pub(crate) struct OutboundGate {
+    binding: Arc<Binding>,
+}
+
+impl OutboundGate {
+    pub(crate) fn new(binding: &Arc<Binding>) -> Self {
+        OutboundGate {
+            binding: Arc::clone(binding),
+        }
+    }
+}
+
+type SendFuture = Box<
+    dyn Future<
+            Output = Result<(
+                http::Response<WasiBody>,
+                Box<dyn Future<Output = Result<(), Error>> + Send>,
+            ), Error>,
+        > + Send,
+>;
+
+/// Fills `{{secret:NAME}}` placeholders. Unknown names fail the request.
+fn fill_secrets(value: &str, binding: &Binding) -> Option<String> {
+    if !value.contains("{{secret:") {
+        return Some(value.to_string());
+    }
+    let mut out = String::new();
+    let mut rest = value;
+    while let Some(start) = rest.find("{{secret:") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + "{{secret:".len()..];
+        let end = after.find("}}")?;
+        let secret = binding.secrets.get(&after[..end])?;
+        out.push_str(std::str::from_utf8(secret).ok()?);
+        rest = &after[end + 2..];
+    }
+    out.push_str(rest);
+    Some(out)
+}
+
+/// Why the gate stopped a request, for the log.
+fn denied(binding: &Binding, destination: &str, why: &str, error: Error) -> SendFuture {
+    tracing::warn!(
+        tenant = &*binding.tenant,
+        connector = &*binding.connector,
+        destination,
+        "outbound request denied: {why}"
+    );
+    binding.denied_requests.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    Box::new(async move { Err(error) })
+}
+
+/// Resolves `host` and keeps the addresses the grants allow.
+async fn vetted_address(
+    host: &str,
+    port: u16,
+    allow_private: bool,
+) -> Result<SocketAddr, Error> {
+    let literal = host.trim_start_matches('[').trim_end_matches(']');
+    let addrs: Vec<SocketAddr> = match literal.parse::<IpAddr>() {
+        Ok(ip) => vec![SocketAddr::new(ip, port)],
+        Err(_) => tokio::time::timeout(CONNECT_TIMEOUT, tokio::net::lookup_host((host, port)))
+            .await
+            .map_err(|_| Error::DnsTimeout)?
+            .map_err(|_| Error::DestinationNotFound)?
+            .collect(),
+    };
+    if addrs.is_empty() {
+        return Err(Error::DestinationNotFound);
+    }
+    // Every address must pass: a name that resolves to a mix is refused.
+    if !allow_private && addrs.iter().any(|a| is_private(a.ip())) {
+        return Err(Error::DestinationIpProhibited);
+    }
+    Ok(addrs[0])
+}
+
+impl WasiHttpHooks for OutboundGate {
+    fn send_request(
+        &mut self,
+        mut request: http::Request<WasiBody>,
+        options: Option<RequestOptions>,
+        fut: Box<dyn Future<Output = Result<(), Error>> + Send>,
+    ) -> SendFuture {
+        drop(fut);
+        let binding = Arc::clone(&self.binding);
+        let Some(authority) = request.uri().authority().cloned() else {
+            return denied(&binding, "?", "no host", Error::HttpRequestUriInvalid);
+        };
+        let https = request.uri().scheme() == Some(&Scheme::HTTPS);
+        let port = authority.port_u16().unwrap_or(if https { 443 } else { 80 });
+        let host = authority.host().to_string();
+        if !any_covers(&binding.grants.outbound, &host, port) {
+            return denied(
+                &binding,
+                authority.as_str(),
+                "host not granted",
+                Error::HttpRequestDenied,
+            );
+        }
+        for value in request.headers_mut().values_mut() {
+            let Ok(text) = value.to_str() else { continue };
+            if !text.contains("{{secret:") {
+                continue;
+            }
+            let filled = fill_secrets(text, &binding).and_then(|v| v.parse().ok());
+            match filled {
+                Some(v) => *value = v,
+                None => {
+                    return denied(
+                        &binding,
+                        authority.as_str(),
+                        "unknown secret in a header",
+                        Error::HttpRequestDenied,
+                    );
+                }
+            }
+        }
+        let options = RequestOptions {
+            connect_timeout: Some(
+                options
+                    .and_then(|o| o.connect_timeout)
+                    .unwrap_or(CONNECT_TIMEOUT),
+            ),
+            first_byte_timeout: Some(
+                options
+                    .and_then(|o| o.first_byte_timeout)
+                    .unwrap_or(READ_TIMEOUT),
+            ),
+            between_bytes_timeout: Some(
+                options
+                    .and_then(|o| o.between_bytes_timeout)
+                    .unwrap_or(READ_TIMEOUT),
+            ),
+        };
+        Box::new(async move {
+            let allow_private = binding.grants.allow_private_networks;
+            let address = match vetted_address(&host, port, allow_private).await {
+                Ok(a) => a,
+                Err(e) => {
+                    tracing::warn!(
+                        tenant = &*binding.tenant,
+                        connector = &*binding.connector,
+                        destination = %authority,
+                        "outbound request denied after DNS resolution: {e}"
+                    );
+                    binding
+                        .denied_requests
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    return Err(e);
+                }
+            };
+            if !https {
+                // Connect to the very address that was checked; the Host
+                // header still names the original host.
+                let checked: Authority = address
+                    .to_string()
+                    .parse()
+                    .map_err(|_| Error::HttpRequestUriInvalid)?;
+                let mut parts = request.uri().clone().into_parts();
+                parts.authority = Some(checked);
+                *request.uri_mut() =
+                    http::Uri::from_parts(parts).map_err(|_| Error::HttpRequestUriInvalid)?;
+            }
+            // TLS needs the host name for SNI and certificate checks, so an
+            // https request resolves again inside the client; see the README.
+            let (response, io) =
+                wasmtime_wasi_http::default_send_request(request, Some(options)).await?;
+            use http_body_util::BodyExt;
+            Ok((
+                response.map(BodyExt::boxed_unsync),
+                Box::new(io) as Box<dyn Future<Output = Result<(), Error>> + Send>,
+            ))
+        })
+    }
+}

@@ -1,0 +1,270 @@
+//! Real components, compiled from tests/plugins by the build: misbehaving
+//! calls fail alone, capabilities are deny-by-default, foreign worlds are
+//! refused.
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use leadhost_core::HostGrant;
+use leadhost_plugins::test_plugins;
+use leadhost_runtime::{
+    Binding, BreakerPolicy, Grants, HttpRequest, InvokeError, LoadError, Plugin, Runtime,
+    RuntimeConfig, StateBackend,
+};
+
+fn runtime() -> Runtime {
+    Runtime::new(RuntimeConfig::default()).unwrap()
+}
+
+fn load(rt: &Runtime, path: &str) -> Plugin {
+    rt.load(&std::fs::read(path).unwrap()).unwrap()
+}
+
+fn binding(name: &str) -> Binding {
+    let mut b = Binding::new("acme", name);
+    b.grants = Grants {
+        timeout: Duration::from_millis(300),
+        memory_bytes: 16 << 20,
+        ..Grants::default()
+    };
+    b
+}
+
+fn get(path: &str) -> HttpRequest {
+    let (path, query) = path.split_once('?').unwrap_or((path, ""));
+    HttpRequest {
+        method: "POST".into(),
+        path: path.into(),
+        query: query.into(),
+        ..HttpRequest::default()
+    }
+}
+
+fn reply_text(rt: &Runtime, p: &Plugin, b: &Arc<Binding>, path: &str) -> Result<String, String> {
+    match rt.ingest(p, b, get(path)).unwrap() {
+        Ok(ok) => Ok(String::from_utf8(ok.reply.body).unwrap()),
+        Err(refusal) => Err(format!("{} {}", refusal.status, refusal.message)),
+    }
+}
+
+#[test]
+fn each_misbehaviour_fails_its_own_call_only() {
+    let rt = runtime();
+    let chaos = load(&rt, test_plugins::CHAOS);
+    // A generous breaker so this test sees every failure kind.
+    let bad = Arc::new(binding("bad").with_breaker(BreakerPolicy {
+        failure_threshold: 100,
+        cooldown: Duration::from_secs(60),
+    }));
+    let good = Arc::new(binding("good"));
+
+    let cases: [(&str, fn(&InvokeError) -> bool); 5] = [
+        ("/loop", |e| matches!(e, InvokeError::Timeout(_))),
+        ("/bomb", |e| matches!(e, InvokeError::MemoryLimit(_))),
+        ("/panic", |e| matches!(e, InvokeError::Trap(_))),
+        ("/huge", |e| matches!(e, InvokeError::OutputTooLarge(_))),
+        ("/bad-id", |e| matches!(e, InvokeError::InvalidOutput(_))),
+    ];
+    for (path, expected) in cases {
+        let err = rt.ingest(&chaos, &bad, get(path)).unwrap_err();
+        assert!(expected(&err), "{path}: unexpected {err:?}");
+        assert!(err.is_plugin_fault());
+        // The same plugin keeps serving another binding, and this one too.
+        let ok = rt.ingest(&chaos, &good, get("/ok?id=after")).unwrap().unwrap();
+        assert_eq!(ok.touchpoints[0].external_id, "after");
+    }
+    let health = bad.health_report();
+    assert_eq!(
+        (health.timeouts, health.memory_limit_hits, health.traps, health.bad_output),
+        (1, 1, 1, 2)
+    );
+    assert_eq!(good.health_report().failures, 0);
+}
+
+#[test]
+fn misbehaving_calls_run_concurrently_with_good_ones() {
+    let rt = Arc::new(runtime());
+    let chaos = Arc::new(load(&rt, test_plugins::CHAOS));
+    let bad = Arc::new(binding("bad"));
+    let good = Arc::new(binding("good"));
+    let looping = {
+        let (rt, chaos, bad) = (rt.clone(), chaos.clone(), bad.clone());
+        std::thread::spawn(move || rt.ingest(&chaos, &bad, get("/loop")))
+    };
+    let mut served = 0;
+    while !looping.is_finished() {
+        let ok = rt.ingest(&chaos, &good, get("/ok")).unwrap().unwrap();
+        assert_eq!(ok.touchpoints.len(), 1);
+        served += 1;
+    }
+    assert!(matches!(
+        looping.join().unwrap(),
+        Err(InvokeError::Timeout(_))
+    ));
+    assert!(served > 0, "the good binding was served while the loop ran");
+}
+
+#[test]
+fn the_breaker_opens_after_repeated_failures_and_recovers() {
+    let rt = runtime();
+    let chaos = load(&rt, test_plugins::CHAOS);
+    let b = Arc::new(binding("flaky").with_breaker(BreakerPolicy {
+        failure_threshold: 3,
+        cooldown: Duration::from_millis(300),
+    }));
+    for _ in 0..3 {
+        assert!(matches!(rt.ingest(&chaos, &b, get("/panic")), Err(InvokeError::Trap(_))));
+    }
+    assert!(matches!(
+        rt.ingest(&chaos, &b, get("/ok")),
+        Err(InvokeError::CircuitOpen { .. })
+    ));
+    assert_eq!(b.health_report().breaker, "open");
+    std::thread::sleep(Duration::from_millis(350));
+    // The trial call succeeds and closes it.
+    assert!(rt.ingest(&chaos, &b, get("/ok")).unwrap().is_ok());
+    assert_eq!(b.health_report().breaker, "closed");
+    assert_eq!(b.health_report().refused_open, 1);
+}
+
+#[test]
+fn a_component_of_another_world_is_refused_by_name() {
+    let rt = runtime();
+    let err = rt
+        .load(&std::fs::read(test_plugins::FOREIGN).unwrap())
+        .unwrap_err();
+    match &err {
+        LoadError::WrongWorld { expected, found } => {
+            assert_eq!(expected, "leadhost:channel/plugin@0.1.0");
+            assert_eq!(found, "run");
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    assert!(matches!(rt.load(b"not wasm"), Err(LoadError::NotAComponent(_))));
+}
+
+#[test]
+fn config_defaults_and_secrets_stay_on_the_host() {
+    let rt = runtime();
+    let chaos = load(&rt, test_plugins::CHAOS);
+    let mut b = binding("cfg");
+    b.config.insert("greeting".into(), "hei".into());
+    b.secrets.insert("signing-key".into(), b"k3y".to_vec());
+    let b = Arc::new(b);
+    assert_eq!(reply_text(&rt, &chaos, &b, "/config"), Ok("hei".into()));
+
+    let body = br#"{"event":"x"}"#.to_vec();
+    let sig: String = leadhost_core::signature::mac(
+        leadhost_core::signature::MacAlgorithm::HmacSha256,
+        b"k3y",
+        &body,
+    )
+    .iter()
+    .map(|b| format!("{b:02x}"))
+    .collect();
+    let signed = |signature: &str| HttpRequest {
+        headers: vec![("x-signature".into(), signature.into())],
+        body: body.clone(),
+        ..get("/signed")
+    };
+    let ok = rt.ingest(&chaos, &b, signed(&sig)).unwrap().unwrap();
+    assert_eq!(ok.reply.body, b"signed");
+    let refused = rt.ingest(&chaos, &b, signed(&"00".repeat(32))).unwrap().unwrap_err();
+    assert_eq!((refused.status, refused.kind), (401, "unauthorized"));
+
+    let bare = Arc::new(binding("bare"));
+    let refused = rt.ingest(&chaos, &bare, signed(&sig)).unwrap().unwrap_err();
+    assert_eq!(refused.status, 503, "no secret configured: {refused:?}");
+}
+
+#[derive(Default)]
+struct MemoryState(Mutex<BTreeMap<String, Vec<u8>>>);
+
+impl StateBackend for MemoryState {
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, String> {
+        Ok(self.0.lock().unwrap().get(key).cloned())
+    }
+    fn set(&self, key: &str, value: &[u8]) -> Result<(), String> {
+        self.0.lock().unwrap().insert(key.into(), value.to_vec());
+        Ok(())
+    }
+    fn delete(&self, key: &str) -> Result<(), String> {
+        self.0.lock().unwrap().remove(key);
+        Ok(())
+    }
+}
+
+#[test]
+fn state_needs_a_grant() {
+    let rt = runtime();
+    let chaos = load(&rt, test_plugins::CHAOS);
+    let backend: Arc<dyn StateBackend> = Arc::new(MemoryState::default());
+    let mut denied = binding("no-state");
+    denied.state = Some(backend.clone());
+    let denied = Arc::new(denied);
+    let err = reply_text(&rt, &chaos, &denied, "/state").unwrap_err();
+    assert!(err.starts_with("500") && err.contains("not granted"), "{err}");
+
+    let mut granted = binding("state");
+    granted.grants.state = true;
+    granted.state = Some(backend.clone());
+    let granted = Arc::new(granted);
+    assert_eq!(reply_text(&rt, &chaos, &granted, "/state"), Ok("1".into()));
+    assert_eq!(reply_text(&rt, &chaos, &granted, "/state"), Ok("2".into()));
+    assert_eq!(backend.get("counter").unwrap(), Some(2u64.to_le_bytes().to_vec()));
+}
+
+/// A loopback server that answers 200 and records each request's head.
+fn recording_server() -> (u16, Arc<Mutex<Vec<String>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut buf = [0u8; 4096];
+            let n = stream.read(&mut buf).unwrap_or(0);
+            log.lock().unwrap().push(String::from_utf8_lossy(&buf[..n]).into_owned());
+            let _ = stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\nconnection: close\r\n\r\nhello");
+        }
+    });
+    (port, seen)
+}
+
+#[test]
+fn outbound_http_goes_only_where_granted() {
+    let rt = runtime();
+    let chaos = load(&rt, test_plugins::CHAOS);
+    let (port, seen) = recording_server();
+    let url = format!("/fetch?url=http://127.0.0.1:{port}/hook");
+
+    // Nothing granted: refused before any connection.
+    let none = Arc::new(binding("none"));
+    let err = reply_text(&rt, &chaos, &none, &url).unwrap_err();
+    assert!(err.contains("denied"), "{err}");
+
+    // The host is granted, but loopback is private and was not.
+    let mut host_only = binding("host-only");
+    host_only.grants.outbound = vec![HostGrant::parse("127.0.0.1").unwrap()];
+    let host_only = Arc::new(host_only);
+    let err = reply_text(&rt, &chaos, &host_only, &url).unwrap_err();
+    assert!(err.contains("denied") || err.contains("Prohibited"), "{err}");
+    assert_eq!(host_only.health_report().denied_requests, 1);
+    assert!(seen.lock().unwrap().is_empty(), "no request reached the server");
+
+    // Granted with private networks: it goes out, the secret filled in.
+    let mut full = binding("full");
+    full.grants.outbound = vec![HostGrant::parse(&format!("127.0.0.1:{port}")).unwrap()];
+    full.grants.allow_private_networks = true;
+    full.secrets.insert("signing-key".into(), b"t0ken".to_vec());
+    let full = Arc::new(full);
+    assert_eq!(reply_text(&rt, &chaos, &full, &url), Ok("200 hello".into()));
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 1);
+    assert!(seen[0].starts_with("GET /hook HTTP/1.1"), "{}", seen[0]);
+    assert!(seen[0].to_ascii_lowercase().contains("authorization: bearer t0ken"), "{}", seen[0]);
+}

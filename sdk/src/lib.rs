@@ -1,0 +1,172 @@
+//! # leadhost-sdk
+//!
+//! Write a Leadhost channel plugin in Rust. Implement [`Connector`] with plain
+//! Rust types and register it with [`export_connector!`]; build the crate for
+//! `wasm32-wasip2` and the result is a component of the world
+//! `leadhost:channel/connector@0.1.0` (see `wit/channel.wit`).
+//!
+//! ```ignore
+//! use leadhost_sdk::prelude::*;
+//!
+//! struct Hello;
+//!
+//! impl Connector for Hello {
+//!     fn describe() -> Manifest {
+//!         Manifest { name: "hello".into(), version: "0.1.0".into(), ..Manifest::default() }
+//!     }
+//!     fn ingest(request: Request) -> Result<Ingested, IngestError> {
+//!         Ok(Ingested { touchpoints: vec![], reply: Response::new(204) })
+//!     }
+//! }
+//!
+//! leadhost_sdk::export_connector!(Hello);
+//! ```
+//!
+//! The host's services are plain functions: [`config::get`], [`log`],
+//! [`state`], [`secrets::Secret`] and [`http::send`]. In a native `cargo test`
+//! they are answered by [`testing::MockHost`], so a plugin's logic is tested
+//! without building a component.
+
+// The generated bindings refer to `leadhost_sdk::...`; make that path work here too.
+extern crate self as leadhost_sdk;
+
+mod convert;
+pub mod http;
+mod services;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod testing;
+mod types;
+mod util;
+
+pub use services::{config, log, secrets, state};
+pub use types::*;
+pub use util::{parse_rfc3339, percent_decode, query_pairs};
+
+/// The contract this SDK builds components for.
+pub const CONTRACT: &str = "leadhost:channel@0.1.0";
+
+/// The version of this SDK.
+pub const SDK_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The generated bindings. Not part of the API: use the plain types instead.
+#[doc(hidden)]
+pub mod wit {
+    wit_bindgen::generate!({
+        path: "../wit",
+        world: "leadhost:channel/connector",
+        generate_all,
+        pub_export_macro: true,
+        export_macro_name: "__export_leadhost_connector",
+        default_bindings_module: "leadhost_sdk::wit",
+        runtime_path: "leadhost_sdk::__private::wit_bindgen::rt",
+        bitflags_path: "leadhost_sdk::__private::wit_bindgen::rt::bitflags",
+    });
+}
+
+/// A channel plugin. Every call runs in a fresh instance, so the methods take
+/// no `self`: keep what must last in [`state`].
+pub trait Connector {
+    /// The connector's manifest: who it is and what it needs.
+    fn describe() -> Manifest;
+
+    /// Turns one request of raw channel traffic into touchpoints and a reply.
+    fn ingest(request: Request) -> Result<Ingested, IngestError> {
+        let _ = request;
+        Err(IngestError::NotFound(
+            "this connector does not accept pushed traffic".into(),
+        ))
+    }
+
+    /// Pulls touchpoints since `cursor`.
+    fn poll(cursor: Option<String>) -> Result<Polled, PollError> {
+        let _ = cursor;
+        Err(PollError::Unsupported)
+    }
+
+    /// Sends one message out through the channel.
+    fn deliver(message: Message) -> Delivery {
+        let _ = message;
+        Delivery::Rejected(Rejection {
+            reason: RejectionReason::Unsupported,
+            message: "this connector does not deliver messages".into(),
+        })
+    }
+}
+
+/// Everything a plugin usually needs, in one `use`.
+pub mod prelude {
+    pub use crate::http;
+    pub use crate::secrets::{Algorithm, Secret, SecretError};
+    pub use crate::types::*;
+    pub use crate::{Connector, config, export_connector, log, state};
+}
+
+/// Registers a [`Connector`] as the component's export. Call it once, at the
+/// crate root. On non-wasm targets it expands to nothing, so the crate still
+/// builds for native tests.
+#[macro_export]
+macro_rules! export_connector {
+    ($connector:ty) => {
+        #[cfg(target_arch = "wasm32")]
+        mod __leadhost_export {
+            #[allow(unused_imports)]
+            use super::*;
+            type Export = $crate::__private::Adapter<$connector>;
+            $crate::wit::__export_leadhost_connector!(Export with_types_in $crate::wit);
+
+            /// Says which contract and SDK built this component.
+            #[used]
+            #[unsafe(link_section = "leadhost-sdk")]
+            static STAMP: [u8; $crate::__private::STAMP_LEN] = $crate::__private::STAMP;
+        }
+    };
+}
+
+#[doc(hidden)]
+pub mod __private {
+    use crate::wit::exports::leadhost::channel::plugin::Guest;
+    use crate::wit::leadhost::channel::types as w;
+    use core::marker::PhantomData;
+    pub use wit_bindgen;
+
+    const STAMP_TEXT: &str = concat!(
+        "contract=leadhost:channel@0.1.0;sdk=",
+        env!("CARGO_PKG_VERSION")
+    );
+    /// Length of the stamp written into the `leadhost-sdk` custom section.
+    pub const STAMP_LEN: usize = STAMP_TEXT.len();
+    /// The stamp as a byte array, for a `#[link_section]` static.
+    pub const STAMP: [u8; STAMP_LEN] = {
+        let mut out = [0u8; STAMP_LEN];
+        let bytes = STAMP_TEXT.as_bytes();
+        let mut i = 0;
+        while i < STAMP_LEN {
+            out[i] = bytes[i];
+            i += 1;
+        }
+        out
+    };
+
+    /// Implements the generated export trait for any [`crate::Connector`].
+    pub struct Adapter<T>(PhantomData<T>);
+
+    impl<T: crate::Connector> Guest for Adapter<T> {
+        fn describe() -> w::Manifest {
+            T::describe().into()
+        }
+
+        fn ingest(request: w::HttpRequest) -> Result<w::Ingested, w::IngestError> {
+            T::ingest(request.into())
+                .map(Into::into)
+                .map_err(Into::into)
+        }
+
+        fn poll(cursor: Option<String>) -> Result<w::Polled, w::PollError> {
+            T::poll(cursor).map(Into::into).map_err(Into::into)
+        }
+
+        fn deliver(message: w::Message) -> w::Delivery {
+            T::deliver(message.into()).into()
+        }
+    }
+}

@@ -1,0 +1,341 @@
+//! A native test harness: run a plugin's logic in a plain `cargo test`
+//! against a mocked host with configuration, secrets, state and recorded
+//! outbound HTTP. It answers the same calls the real host answers, with the
+//! same rules: configuration defaults from the manifest, state only when
+//! granted, outbound requests only to granted hosts, secrets substituted into
+//! `{{secret:NAME}}` header placeholders.
+//!
+//! ```ignore
+//! let mut host = MockHost::new().secret("write-key", "abc");
+//! let out = host.ingest::<Web>(Request::new("POST", "/v1/track").with_body(body));
+//! ```
+
+use crate::http::{HttpError, OutboundRequest, OutboundResponse};
+use crate::log::Level;
+use crate::secrets::{Algorithm, SecretError};
+use crate::state::StateError;
+use crate::types::*;
+use crate::Connector;
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+
+/// One log record a plugin wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogRecord {
+    /// Its level.
+    pub level: Level,
+    /// Its message.
+    pub message: String,
+    /// Its structured fields.
+    pub fields: Vec<(String, String)>,
+}
+
+/// A mocked host for native tests. Build it with the chained setters, then
+/// call a connector through [`MockHost::ingest`] and friends.
+#[derive(Debug, Default, Clone)]
+pub struct MockHost {
+    config: BTreeMap<String, String>,
+    defaults: BTreeMap<String, String>,
+    secrets: BTreeMap<String, Vec<u8>>,
+    state_granted: bool,
+    state: BTreeMap<String, Vec<u8>>,
+    granted_hosts: Vec<String>,
+    routes: Vec<(String, OutboundResponse)>,
+    requests: Vec<OutboundRequest>,
+    logs: Vec<LogRecord>,
+}
+
+thread_local! {
+    static CURRENT: RefCell<Option<MockHost>> = const { RefCell::new(None) };
+}
+
+impl MockHost {
+    /// A host with nothing configured and nothing granted.
+    pub fn new() -> Self {
+        MockHost::default()
+    }
+
+    /// Sets a configuration value.
+    pub fn config(mut self, key: &str, value: &str) -> Self {
+        self.config.insert(key.into(), value.into());
+        self
+    }
+
+    /// Stores a secret.
+    pub fn secret(mut self, name: &str, value: impl AsRef<[u8]>) -> Self {
+        self.secrets.insert(name.into(), value.as_ref().to_vec());
+        self
+    }
+
+    /// Grants the `state` capability.
+    pub fn grant_state(mut self) -> Self {
+        self.state_granted = true;
+        self
+    }
+
+    /// Grants outbound calls to a host (`"api.example.com"`, `"*.example.com"`,
+    /// optionally with `:port`).
+    pub fn grant_host(mut self, host: &str) -> Self {
+        self.granted_hosts.push(host.into());
+        self
+    }
+
+    /// Answers outbound requests whose URL starts with `url_prefix`.
+    pub fn respond(mut self, url_prefix: &str, response: OutboundResponse) -> Self {
+        self.routes.push((url_prefix.into(), response));
+        self
+    }
+
+    /// The outbound requests sent so far, secrets substituted as the host would.
+    pub fn requests(&self) -> &[OutboundRequest] {
+        &self.requests
+    }
+
+    /// The log records written so far.
+    pub fn logs(&self) -> &[LogRecord] {
+        &self.logs
+    }
+
+    /// The plugin's state as it stands.
+    pub fn state(&self) -> &BTreeMap<String, Vec<u8>> {
+        &self.state
+    }
+
+    /// Calls `describe`.
+    pub fn describe<C: Connector>(&mut self) -> Manifest {
+        self.run::<C, _>(|| C::describe())
+    }
+
+    /// Calls `ingest`.
+    pub fn ingest<C: Connector>(&mut self, request: Request) -> Result<Ingested, IngestError> {
+        self.run::<C, _>(|| C::ingest(request))
+    }
+
+    /// Calls `poll`.
+    pub fn poll<C: Connector>(&mut self, cursor: Option<String>) -> Result<Polled, PollError> {
+        self.run::<C, _>(|| C::poll(cursor))
+    }
+
+    /// Calls `deliver`.
+    pub fn deliver<C: Connector>(&mut self, message: Message) -> Delivery {
+        self.run::<C, _>(|| C::deliver(message))
+    }
+
+    /// Installs this host for the current thread while `f` runs.
+    fn run<C: Connector, R>(&mut self, f: impl FnOnce() -> R) -> R {
+        // Defaults come from the manifest, as on the real host. Reading them
+        // calls `describe` with no host installed, which must not use services.
+        if self.defaults.is_empty() {
+            self.defaults = C::describe()
+                .config
+                .into_iter()
+                .filter_map(|c| c.default_value.map(|v| (c.name, v)))
+                .collect();
+        }
+        let host = std::mem::take(self);
+        CURRENT.with(|c| *c.borrow_mut() = Some(host));
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+        *self = CURRENT
+            .with(|c| c.borrow_mut().take())
+            .unwrap_or_default();
+        match result {
+            Ok(r) => r,
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    }
+}
+
+fn with<R>(f: impl FnOnce(&mut MockHost) -> R) -> R {
+    CURRENT.with(|c| {
+        let mut slot = c.borrow_mut();
+        let host = slot.as_mut().unwrap_or_else(|| {
+            panic!("leadhost-sdk: a host service was called outside MockHost (use MockHost::ingest etc. in native tests)")
+        });
+        f(host)
+    })
+}
+
+pub(crate) fn record_log(level: Level, message: &str, fields: &[(&str, &str)]) {
+    let installed = CURRENT.with(|c| c.borrow().is_some());
+    if !installed {
+        return;
+    }
+    with(|h| {
+        h.logs.push(LogRecord {
+            level,
+            message: message.into(),
+            fields: fields
+                .iter()
+                .map(|(n, v)| ((*n).into(), (*v).into()))
+                .collect(),
+        })
+    });
+}
+
+pub(crate) fn config_get(key: &str) -> Option<String> {
+    with(|h| {
+        h.config
+            .get(key)
+            .or_else(|| h.defaults.get(key))
+            .cloned()
+    })
+}
+
+pub(crate) fn state_get(key: &str) -> Result<Option<Vec<u8>>, StateError> {
+    with(|h| {
+        if !h.state_granted {
+            return Err(StateError::NotGranted);
+        }
+        Ok(h.state.get(key).cloned())
+    })
+}
+
+pub(crate) fn state_set(key: &str, value: &[u8]) -> Result<(), StateError> {
+    with(|h| {
+        if !h.state_granted {
+            return Err(StateError::NotGranted);
+        }
+        h.state.insert(key.into(), value.to_vec());
+        Ok(())
+    })
+}
+
+pub(crate) fn state_delete(key: &str) -> Result<(), StateError> {
+    with(|h| {
+        if !h.state_granted {
+            return Err(StateError::NotGranted);
+        }
+        h.state.remove(key);
+        Ok(())
+    })
+}
+
+pub(crate) fn secret_exists(name: &str) -> Result<(), SecretError> {
+    with(|h| {
+        if h.secrets.contains_key(name) {
+            Ok(())
+        } else {
+            Err(SecretError::NotFound(name.into()))
+        }
+    })
+}
+
+fn core_algorithm(algorithm: Algorithm) -> leadhost_core::signature::MacAlgorithm {
+    use leadhost_core::signature::MacAlgorithm as M;
+    match algorithm {
+        Algorithm::HmacSha256 => M::HmacSha256,
+        Algorithm::HmacSha1 => M::HmacSha1,
+        Algorithm::HmacSha512 => M::HmacSha512,
+    }
+}
+
+/// The MAC of `message` under `key`: what the host computes for `verify`.
+/// Use it in tests to sign payloads the way a provider would.
+pub fn mac(algorithm: Algorithm, key: &[u8], message: &[u8]) -> Vec<u8> {
+    leadhost_core::signature::mac(core_algorithm(algorithm), key, message)
+}
+
+pub(crate) fn secret_verify(
+    name: &str,
+    algorithm: Algorithm,
+    message: &[u8],
+    signature: &[u8],
+) -> bool {
+    with(|h| match h.secrets.get(name) {
+        Some(key) => leadhost_core::signature::verify(core_algorithm(algorithm), key, message, signature),
+        None => false,
+    })
+}
+
+pub(crate) fn secret_matches(name: &str, candidate: &[u8]) -> bool {
+    with(|h| {
+        h.secrets
+            .get(name)
+            .is_some_and(|s| leadhost_core::signature::constant_time_eq(s, candidate))
+    })
+}
+
+/// Whether `authority` (`host[:port]`) is covered by a grant, as the host decides.
+fn granted(grants: &[String], authority: &str, https: bool) -> bool {
+    let default_port = if https { 443 } else { 80 };
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((h, p)) => (h, p.parse().unwrap_or(0)),
+        None => (authority, default_port),
+    };
+    grants.iter().any(|g| {
+        leadhost_core::HostGrant::parse(g)
+            .unwrap_or_else(|e| panic!("MockHost::grant_host: {e}"))
+            .covers(host, port)
+    })
+}
+
+fn substitute_secrets(value: &str, secrets: &BTreeMap<String, Vec<u8>>) -> Result<String, HttpError> {
+    let mut out = String::new();
+    let mut rest = value;
+    while let Some(start) = rest.find("{{secret:") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 9..];
+        let end = after
+            .find("}}")
+            .ok_or_else(|| HttpError::Invalid("unterminated {{secret:…}} placeholder".into()))?;
+        let name = &after[..end];
+        let secret = secrets
+            .get(name)
+            .ok_or_else(|| HttpError::Invalid(format!("no secret named {name:?}")))?;
+        out.push_str(&String::from_utf8_lossy(secret));
+        rest = &after[end + 2..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+pub(crate) fn http_send(mut request: OutboundRequest) -> Result<OutboundResponse, HttpError> {
+    with(|h| {
+        let parts = crate::http::split_url(&request.url)?;
+        if !granted(&h.granted_hosts, parts.authority, parts.https) {
+            return Err(HttpError::Denied(format!(
+                "{} is not a granted host",
+                parts.authority
+            )));
+        }
+        for (_, value) in request.headers.iter_mut() {
+            *value = substitute_secrets(value, &h.secrets)?;
+        }
+        let response = h
+            .routes
+            .iter()
+            .find(|(prefix, _)| request.url.starts_with(prefix.as_str()))
+            .map(|(_, r)| r.clone());
+        h.requests.push(request.clone());
+        response.ok_or_else(|| {
+            HttpError::Failed(format!("no mocked response for {}", request.url))
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grants_match_hosts_wildcards_and_ports() {
+        let g = vec!["api.example.com".to_string(), "*.hooks.test:8080".to_string()];
+        assert!(granted(&g, "api.example.com", true));
+        assert!(granted(&g, "api.example.com:443", false));
+        assert!(granted(&g, "a.hooks.test:8080", false));
+        assert!(!granted(&g, "a.hooks.test:9090", false));
+        assert!(!granted(&g, "a.hooks.test", false));
+        assert!(!granted(&g, "hooks.test:8080", false));
+        assert!(!granted(&g, "evil.com", true));
+        assert!(!granted(&g, "api.example.com.evil.com", true));
+    }
+
+    #[test]
+    fn secret_placeholders_are_filled() {
+        let mut s = BTreeMap::new();
+        s.insert("key".to_string(), b"s3cr3t".to_vec());
+        assert_eq!(substitute_secrets("Bearer {{secret:key}}", &s).unwrap(), "Bearer s3cr3t");
+        assert!(substitute_secrets("{{secret:nope}}", &s).is_err());
+        assert!(substitute_secrets("{{secret:key", &s).is_err());
+    }
+}

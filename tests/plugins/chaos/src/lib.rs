@@ -1,0 +1,125 @@
+//! A plugin that misbehaves on request, for the host's isolation tests. The
+//! ingest path picks the misbehaviour; `/ok` behaves.
+
+use leadhost_sdk::prelude::*;
+
+struct Chaos;
+
+fn touchpoint(id: String) -> Touchpoint {
+    Touchpoint {
+        external_id: id,
+        occurred_at: Some(1_700_000_000_000),
+        channel: Channel::Other,
+        kind: TouchpointKind::Custom("chaos".into()),
+        ..Touchpoint::default()
+    }
+}
+
+fn ok(body: &str) -> Response {
+    Response::text(200, body.as_bytes().to_vec())
+}
+
+impl Connector for Chaos {
+    fn describe() -> Manifest {
+        Manifest {
+            name: "chaos".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            description: "Misbehaves on request (tests only)".into(),
+            channels: vec![Channel::Other],
+            operations: Operations {
+                ingest: true,
+                ..Operations::default()
+            },
+            secrets: vec![SecretField {
+                name: "signing-key".into(),
+                description: "signs /signed bodies".into(),
+                required: false,
+            }],
+            capabilities: Capabilities {
+                outbound_hosts: vec!["127.0.0.1".into()],
+                state: true,
+            },
+            ..Manifest::default()
+        }
+    }
+
+    fn ingest(request: Request) -> Result<Ingested, IngestError> {
+        let reply = match request.path.as_str() {
+            "/ok" => {
+                let id = request.query_param("id").unwrap_or_else(|| "ok-1".into());
+                return Ok(Ingested {
+                    touchpoints: vec![touchpoint(id)],
+                    reply: ok("fine"),
+                });
+            }
+            "/loop" => {
+                let mut n: u64 = 0;
+                loop {
+                    n = std::hint::black_box(n.wrapping_add(1));
+                }
+            }
+            "/bomb" => {
+                let mut hoard: Vec<Vec<u8>> = Vec::new();
+                loop {
+                    hoard.push(vec![1u8; 1 << 20]);
+                    std::hint::black_box(&hoard);
+                }
+            }
+            "/panic" => panic!("chaos plugin panics on purpose"),
+            "/huge" => {
+                let touchpoints = (0..20_000).map(|i| touchpoint(format!("huge-{i}"))).collect();
+                return Ok(Ingested {
+                    touchpoints,
+                    reply: ok("huge"),
+                });
+            }
+            "/bad-id" => {
+                return Ok(Ingested {
+                    touchpoints: vec![touchpoint(String::new())],
+                    reply: ok("bad"),
+                });
+            }
+            "/fetch" => {
+                let url = request
+                    .query_param("url")
+                    .ok_or_else(|| IngestError::Malformed("url= is required".into()))?;
+                match http::send(
+                    http::OutboundRequest::new("GET", &url)
+                        .with_header("authorization", "Bearer {{secret:signing-key}}"),
+                ) {
+                    Ok(r) => ok(&format!("{} {}", r.status, String::from_utf8_lossy(&r.body))),
+                    Err(e) => return Err(IngestError::Internal(e.to_string())),
+                }
+            }
+            "/state" => {
+                let n = state::get("counter")
+                    .map_err(|e| IngestError::Internal(e.to_string()))?
+                    .map(|v| u64::from_le_bytes(v.try_into().unwrap_or_default()))
+                    .unwrap_or(0);
+                state::set("counter", &(n + 1).to_le_bytes())
+                    .map_err(|e| IngestError::Internal(e.to_string()))?;
+                ok(&format!("{}", n + 1))
+            }
+            "/signed" => {
+                let secret = Secret::open("signing-key")
+                    .map_err(|e| IngestError::Misconfigured(e.to_string()))?;
+                let signature = request
+                    .header("x-signature")
+                    .and_then(|h| (0..h.len()).step_by(2).map(|i| u8::from_str_radix(h.get(i..i + 2)?, 16).ok()).collect::<Option<Vec<u8>>>())
+                    .ok_or_else(|| IngestError::Unauthorized("x-signature is missing".into()))?;
+                if !secret.verify(Algorithm::HmacSha256, &request.body, &signature) {
+                    return Err(IngestError::Unauthorized("bad signature".into()));
+                }
+                ok("signed")
+            }
+            "/config" => ok(&config::get("greeting").unwrap_or_else(|| "none".into())),
+            other => return Err(IngestError::NotFound(format!("no such chaos: {other}"))),
+        };
+        Ok(Ingested {
+            touchpoints: Vec::new(),
+            reply,
+        })
+    }
+}
+
+export_connector!(Chaos);
