@@ -81,6 +81,16 @@ pub fn ingest(request: &Request) -> Result<Ingested, IngestError> {
             request.body.len()
         )));
     }
+    // A compressed body needs an inflater this plugin does not carry; the
+    // host's HTTP layer is the place to decode Content-Encoding.
+    if let Some(encoding) = request
+        .header("content-encoding")
+        .filter(|e| !e.trim().eq_ignore_ascii_case("identity"))
+    {
+        return Err(IngestError::Malformed(format!(
+            "bodies with Content-Encoding {encoding:?} are not accepted; send plain JSON"
+        )));
+    }
     let body = std::str::from_utf8(&request.body)
         .map_err(|e| IngestError::Malformed(format!("the body is not UTF-8 JSON: {e}")))?;
 

@@ -1,5 +1,7 @@
 //! The HTTP side: routes, the write key, limits, malformed bodies, manifest.
 
+// MockHost answers host calls natively; on wasm the tests have no host.
+#![cfg(not(target_arch = "wasm32"))]
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -262,6 +264,14 @@ fn bad_json_is_malformed() {
         .with_header("authorization", &basic(KEY))
         .with_body(latin1);
     assert!(malformed(ingest(request)).contains("UTF-8"));
+}
+
+#[test]
+fn compressed_bodies_are_refused_clearly() {
+    let request = post("/v1/batch", BATCH).with_header("content-encoding", "gzip");
+    assert!(malformed(ingest(request)).contains("gzip"));
+    let request = post("/v1/batch", BATCH).with_header("content-encoding", "identity");
+    assert_eq!(accepted(request).len(), 8);
 }
 
 #[test]

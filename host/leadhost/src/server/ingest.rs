@@ -1,0 +1,189 @@
+//! `/ingest/{tenant}/{connector}/{rest}`: raw channel traffic goes to the
+//! connector's plugin; its touchpoints are committed before the plugin's
+//! reply is sent. Every refusal is a JSON error and stores nothing.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use leadhost_runtime::{HttpRequest, InvokeError};
+use leadhost_store::NewTouchpoint;
+
+use super::{ApiError, App};
+
+pub(super) fn routes() -> axum::Router<Arc<App>> {
+    axum::Router::new()
+        .route("/ingest/{tenant}/{connector}", get(at_root).post(at_root))
+        .route("/ingest/{tenant}/{connector}/{*rest}", get(at_path).post(at_path))
+}
+
+async fn at_root(
+    State(app): State<Arc<App>>,
+    Path((tenant, connector)): Path<(String, String)>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    ingest(app, tenant, connector, String::new(), method, uri, headers, body).await
+}
+
+async fn at_path(
+    State(app): State<Arc<App>>,
+    Path((tenant, connector, rest)): Path<(String, String, String)>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    ingest(app, tenant, connector, rest, method, uri, headers, body).await
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn ingest(
+    app: Arc<App>,
+    tenant_name: String,
+    connector_name: String,
+    rest: String,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let tenant = app.store.tenant(&tenant_name)?.ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "unknown-tenant",
+            format!("no tenant named {tenant_name:?}"),
+        )
+    })?;
+    let bound = app
+        .bound(tenant.id, &tenant.name, &connector_name)?
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "unknown-connector",
+                format!("tenant {tenant_name:?} has no connector named {connector_name:?}"),
+            )
+        })?;
+    if !bound.connector.enabled {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "connector-disabled",
+            format!("connector {connector_name:?} is disabled"),
+        ));
+    }
+    let body = axum::body::to_bytes(body, app.max_body_bytes)
+        .await
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body-too-large",
+                format!("the body is larger than {} bytes", app.max_body_bytes),
+            )
+        })?;
+    let request = HttpRequest {
+        method: method.as_str().to_string(),
+        path: format!("/{rest}"),
+        query: uri.query().unwrap_or("").to_string(),
+        headers: headers
+            .iter()
+            .filter_map(|(n, v)| Some((n.as_str().to_string(), v.to_str().ok()?.to_string())))
+            .collect(),
+        body: body.to_vec(),
+    };
+
+    let permit = Arc::clone(&app.slots).acquire_owned().await.map_err(|_| {
+        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "shutting-down", "the server is stopping")
+    })?;
+    let received_at = now_ms();
+    let (runtime, plugin, binding) = (
+        Arc::clone(&app.runtime),
+        Arc::clone(&bound.plugin),
+        Arc::clone(&bound.binding),
+    );
+    let answer = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        runtime.ingest(&plugin, &binding, request)
+    })
+    .await
+    .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "host-error", e.to_string()))?;
+
+    let ingested = match answer {
+        Ok(Ok(ingested)) => ingested,
+        Ok(Err(refusal)) => {
+            let status = StatusCode::from_u16(refusal.status).unwrap_or(StatusCode::BAD_REQUEST);
+            return Err(ApiError::new(status, refusal.kind, refusal.message));
+        }
+        Err(e) => return Err(invoke_error(e)),
+    };
+
+    let mut rows = Vec::with_capacity(ingested.touchpoints.len());
+    for t in &ingested.touchpoints {
+        let document = serde_json::to_string(t).map_err(|e| {
+            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "host-error", e.to_string())
+        })?;
+        rows.push(NewTouchpoint {
+            external_id: t.external_id.clone(),
+            occurred_at: t.occurred_at,
+            channel: t.channel.as_str().to_string(),
+            kind: t.kind.name().into_owned(),
+            document,
+        });
+    }
+    let receipt = if rows.is_empty() {
+        leadhost_store::AppendReceipt {
+            stored: 0,
+            duplicates: 0,
+        }
+    } else {
+        app.store
+            .append(tenant.id, bound.connector.id, received_at, rows)?
+            .finish()
+            .await?
+    };
+
+    let reply = ingested.reply;
+    let mut response = Response::builder()
+        .status(StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK))
+        .body(Body::from(reply.body))
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "host-error", e.to_string()))?;
+    let out = response.headers_mut();
+    for (name, value) in reply.headers {
+        if let (Ok(n), Ok(v)) = (
+            HeaderName::try_from(name.as_str()),
+            HeaderValue::try_from(value.as_str()),
+        ) {
+            out.append(n, v);
+        }
+    }
+    out.insert("x-leadhost-stored", receipt.stored.into());
+    out.insert("x-leadhost-duplicates", receipt.duplicates.into());
+    Ok(response.into_response())
+}
+
+fn invoke_error(e: InvokeError) -> ApiError {
+    let message = e.to_string();
+    match e {
+        InvokeError::CircuitOpen { retry_in } => {
+            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "connector-unavailable", message)
+                .retry_after(retry_in.as_secs().max(1))
+        }
+        InvokeError::Busy => {
+            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", message).retry_after(1)
+        }
+        InvokeError::Host(_) => {
+            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "host-error", message)
+        }
+        _ => ApiError::new(StatusCode::BAD_GATEWAY, "plugin-failed", message),
+    }
+}
