@@ -29,7 +29,14 @@ fn run() -> Result<(), String> {
         .join("../..")
         .canonicalize()
         .map_err(|e| format!("workspace root: {e}"))?;
-    for watched in ["plugins", "sdk", "wit", "tests/plugins", "Cargo.lock", "Cargo.toml"] {
+    for watched in [
+        "plugins",
+        "sdk",
+        "wit",
+        "tests/plugins",
+        "Cargo.lock",
+        "Cargo.toml",
+    ] {
         println!("cargo:rerun-if-changed={}", root.join(watched).display());
     }
     let out_dir = PathBuf::from(env("OUT_DIR")?);
@@ -89,7 +96,9 @@ fn run() -> Result<(), String> {
     }
 
     let built = target_dir.join(TARGET).join("plugin");
-    let mut bundled = String::from("/// The first-party plugins, compiled from `plugins/`.\npub const BUNDLED: &[Bundled] = &[\n");
+    let mut bundled = String::from(
+        "/// The first-party plugins, compiled from `plugins/`.\npub const BUNDLED: &[Bundled] = &[\n",
+    );
     let mut test_paths = String::new();
     for (package, stem, is_bundled) in GUESTS {
         let file = format!("{}.wasm", package.replace('-', "_"));
@@ -128,7 +137,11 @@ fn ensure_target() -> Result<(), String> {
         .output()
         .map_err(|e| format!("could not run {rustc}: {e}"))?;
     let sysroot = String::from_utf8_lossy(&sysroot.stdout).trim().to_string();
-    if Path::new(&sysroot).join("lib/rustlib").join(TARGET).exists() {
+    if Path::new(&sysroot)
+        .join("lib/rustlib")
+        .join(TARGET)
+        .exists()
+    {
         return Ok(());
     }
     println!("cargo:warning=installing the {TARGET} target with rustup");

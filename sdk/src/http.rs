@@ -167,7 +167,9 @@ fn wasi_send(request: OutboundRequest) -> Result<OutboundResponse, HttpError> {
         other => Method::Other(other.to_string()),
     };
     let invalid = |what: &str| HttpError::Invalid(format!("{what} rejected"));
-    outgoing.set_method(&method).map_err(|()| invalid("method"))?;
+    outgoing
+        .set_method(&method)
+        .map_err(|()| invalid("method"))?;
     let scheme = if parts.https {
         Scheme::Https
     } else {
@@ -260,6 +262,9 @@ mod tests {
         assert!(!p.https);
         assert_eq!(p.path_and_query, "/");
         assert!(matches!(split_url("ftp://x"), Err(HttpError::Invalid(_))));
-        assert!(matches!(split_url("http:///path"), Err(HttpError::Invalid(_))));
+        assert!(matches!(
+            split_url("http:///path"),
+            Err(HttpError::Invalid(_))
+        ));
     }
 }

@@ -119,6 +119,9 @@ macro_rules! export_connector {
             #[unsafe(link_section = "leadhost-sdk")]
             static STAMP: [u8; $crate::__private::STAMP_LEN] = $crate::__private::STAMP;
         }
+        // Natively nothing is exported; still check the type implements the trait.
+        #[cfg(not(target_arch = "wasm32"))]
+        const _: fn() -> $crate::Manifest = <$connector as $crate::Connector>::describe;
     };
 }
 

@@ -10,12 +10,12 @@
 //! let out = host.ingest::<Web>(Request::new("POST", "/v1/track").with_body(body));
 //! ```
 
+use crate::Connector;
 use crate::http::{HttpError, OutboundRequest, OutboundResponse};
 use crate::log::Level;
 use crate::secrets::{Algorithm, SecretError};
 use crate::state::StateError;
 use crate::types::*;
-use crate::Connector;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 
@@ -135,9 +135,7 @@ impl MockHost {
         let host = std::mem::take(self);
         CURRENT.with(|c| *c.borrow_mut() = Some(host));
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
-        *self = CURRENT
-            .with(|c| c.borrow_mut().take())
-            .unwrap_or_default();
+        *self = CURRENT.with(|c| c.borrow_mut().take()).unwrap_or_default();
         match result {
             Ok(r) => r,
             Err(panic) => std::panic::resume_unwind(panic),
@@ -173,12 +171,7 @@ pub(crate) fn record_log(level: Level, message: &str, fields: &[(&str, &str)]) {
 }
 
 pub(crate) fn config_get(key: &str) -> Option<String> {
-    with(|h| {
-        h.config
-            .get(key)
-            .or_else(|| h.defaults.get(key))
-            .cloned()
-    })
+    with(|h| h.config.get(key).or_else(|| h.defaults.get(key)).cloned())
 }
 
 pub(crate) fn state_get(key: &str) -> Result<Option<Vec<u8>>, StateError> {
@@ -242,7 +235,9 @@ pub(crate) fn secret_verify(
     signature: &[u8],
 ) -> bool {
     with(|h| match h.secrets.get(name) {
-        Some(key) => leadhost_core::signature::verify(core_algorithm(algorithm), key, message, signature),
+        Some(key) => {
+            leadhost_core::signature::verify(core_algorithm(algorithm), key, message, signature)
+        }
         None => false,
     })
 }
@@ -269,7 +264,10 @@ fn granted(grants: &[String], authority: &str, https: bool) -> bool {
     })
 }
 
-fn substitute_secrets(value: &str, secrets: &BTreeMap<String, Vec<u8>>) -> Result<String, HttpError> {
+fn substitute_secrets(
+    value: &str,
+    secrets: &BTreeMap<String, Vec<u8>>,
+) -> Result<String, HttpError> {
     let mut out = String::new();
     let mut rest = value;
     while let Some(start) = rest.find("{{secret:") {
@@ -307,9 +305,7 @@ pub(crate) fn http_send(mut request: OutboundRequest) -> Result<OutboundResponse
             .find(|(prefix, _)| request.url.starts_with(prefix.as_str()))
             .map(|(_, r)| r.clone());
         h.requests.push(request.clone());
-        response.ok_or_else(|| {
-            HttpError::Failed(format!("no mocked response for {}", request.url))
-        })
+        response.ok_or_else(|| HttpError::Failed(format!("no mocked response for {}", request.url)))
     })
 }
 
@@ -319,7 +315,10 @@ mod tests {
 
     #[test]
     fn grants_match_hosts_wildcards_and_ports() {
-        let g = vec!["api.example.com".to_string(), "*.hooks.test:8080".to_string()];
+        let g = vec![
+            "api.example.com".to_string(),
+            "*.hooks.test:8080".to_string(),
+        ];
         assert!(granted(&g, "api.example.com", true));
         assert!(granted(&g, "api.example.com:443", false));
         assert!(granted(&g, "a.hooks.test:8080", false));
@@ -334,7 +333,10 @@ mod tests {
     fn secret_placeholders_are_filled() {
         let mut s = BTreeMap::new();
         s.insert("key".to_string(), b"s3cr3t".to_vec());
-        assert_eq!(substitute_secrets("Bearer {{secret:key}}", &s).unwrap(), "Bearer s3cr3t");
+        assert_eq!(
+            substitute_secrets("Bearer {{secret:key}}", &s).unwrap(),
+            "Bearer s3cr3t"
+        );
         assert!(substitute_secrets("{{secret:nope}}", &s).is_err());
         assert!(substitute_secrets("{{secret:key", &s).is_err());
     }

@@ -151,7 +151,8 @@ mod tests {
 
     #[test]
     fn queries_decode() {
-        let pairs: Vec<_> = query_pairs("utm_source=news%20letter&utm_medium=cpc&x&a=b+c").collect();
+        let pairs: Vec<_> =
+            query_pairs("utm_source=news%20letter&utm_medium=cpc&x&a=b+c").collect();
         assert_eq!(
             pairs,
             vec![

@@ -1,1 +1,8 @@
-//! End-to-end tests.
+//! End-to-end tests: the real `leadhost` binary, real components compiled from
+//! `plugins/` and `tests/plugins/`, real HTTP on 127.0.0.1, a real SQLite file.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly
+
+mod ingest;
+mod isolation;
+mod support;
+mod tooling;

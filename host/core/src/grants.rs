@@ -127,14 +127,31 @@ mod tests {
 
     #[test]
     fn malformed_patterns_are_refused() {
-        for bad in ["https://x.com", "x.com/path", "", "*.", "a*.com", "x.com:99999"] {
+        for bad in [
+            "https://x.com",
+            "x.com/path",
+            "",
+            "*.",
+            "a*.com",
+            "x.com:99999",
+        ] {
             assert!(HostGrant::parse(bad).is_err(), "{bad}");
         }
     }
 
     #[test]
     fn private_addresses_are_recognised() {
-        for ip in ["127.0.0.1", "10.1.2.3", "192.168.0.1", "169.254.169.254", "::1", "fd00::1", "::ffff:10.0.0.1", "0.0.0.0", "100.64.0.1"] {
+        for ip in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "192.168.0.1",
+            "169.254.169.254",
+            "::1",
+            "fd00::1",
+            "::ffff:10.0.0.1",
+            "0.0.0.0",
+            "100.64.0.1",
+        ] {
             assert!(is_private(ip.parse().unwrap()), "{ip}");
         }
         for ip in ["93.184.216.34", "2606:2800:220:1::"] {

@@ -10,5 +10,7 @@ pub mod signature;
 pub mod touchpoint;
 
 pub use grants::{HostGrant, HostGrantError, any_covers, is_private};
-pub use manifest::{Capabilities, ConfigField, ConfigType, Manifest, ManifestProblem, Operations, SecretField};
+pub use manifest::{
+    Capabilities, ConfigField, ConfigType, Manifest, ManifestProblem, Operations, SecretField,
+};
 pub use touchpoint::*;

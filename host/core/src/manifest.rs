@@ -106,14 +106,18 @@ pub enum ManifestProblem {
 pub fn is_kebab(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 63
-        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !s.starts_with('-')
 }
 
 fn is_semver(s: &str) -> bool {
     let core = s.split(['-', '+']).next().unwrap_or("");
     let parts: Vec<_> = core.split('.').collect();
-    parts.len() == 3 && parts.iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+    parts.len() == 3
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
 }
 
 impl ConfigType {
@@ -172,14 +176,14 @@ impl Manifest {
             }
         }
         for field in &self.config {
-            if let Some(value) = &field.default_value {
-                if !field.value_type.accepts(value) {
-                    out.push(ManifestProblem::BadDefault {
-                        field: field.name.clone(),
-                        value: value.clone(),
-                        expected: field.value_type.name(),
-                    });
-                }
+            if let Some(value) = &field.default_value
+                && !field.value_type.accepts(value)
+            {
+                out.push(ManifestProblem::BadDefault {
+                    field: field.name.clone(),
+                    value: value.clone(),
+                    expected: field.value_type.name(),
+                });
             }
         }
         for host in &self.capabilities.outbound_hosts {
@@ -209,7 +213,10 @@ mod tests {
             version: "0.1.0".into(),
             description: "Segment-compatible web tracking".into(),
             channels: vec![Channel::Web],
-            operations: Operations { ingest: true, ..Operations::default() },
+            operations: Operations {
+                ingest: true,
+                ..Operations::default()
+            },
             config: vec![ConfigField {
                 name: "max-batch-bytes".into(),
                 description: "limit".into(),

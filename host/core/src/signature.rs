@@ -51,12 +51,33 @@ mod tests {
 
     #[test]
     fn macs_match_rfc_4231_and_rfc_2202() {
-        let m = mac(MacAlgorithm::HmacSha256, b"Jefe", b"what do ya want for nothing?");
-        assert_eq!(hex(&m), "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
-        let m = mac(MacAlgorithm::HmacSha1, b"Jefe", b"what do ya want for nothing?");
+        let m = mac(
+            MacAlgorithm::HmacSha256,
+            b"Jefe",
+            b"what do ya want for nothing?",
+        );
+        assert_eq!(
+            hex(&m),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+        let m = mac(
+            MacAlgorithm::HmacSha1,
+            b"Jefe",
+            b"what do ya want for nothing?",
+        );
         assert_eq!(hex(&m), "effcdf6ae5eb2fa2d27416d5f184df9c259a7c79");
-        assert!(verify(MacAlgorithm::HmacSha1, b"Jefe", b"what do ya want for nothing?", &m));
-        assert!(!verify(MacAlgorithm::HmacSha1, b"jefe", b"what do ya want for nothing?", &m));
+        assert!(verify(
+            MacAlgorithm::HmacSha1,
+            b"Jefe",
+            b"what do ya want for nothing?",
+            &m
+        ));
+        assert!(!verify(
+            MacAlgorithm::HmacSha1,
+            b"jefe",
+            b"what do ya want for nothing?",
+            &m
+        ));
     }
 
     #[test]

@@ -336,11 +336,13 @@ mod tests {
 
     #[test]
     fn validation_names_the_bad_touchpoint() {
-        let mut t: Touchpoint = serde_json::from_str(
-            r#"{"external_id":"","channel":"web","kind":"custom:x"}"#,
-        )
-        .unwrap();
-        assert_eq!(t.validate(3), Err(TouchpointProblem::BadExternalId { index: 3 }));
+        let mut t: Touchpoint =
+            serde_json::from_str(r#"{"external_id":"","channel":"web","kind":"custom:x"}"#)
+                .unwrap();
+        assert_eq!(
+            t.validate(3),
+            Err(TouchpointProblem::BadExternalId { index: 3 })
+        );
         t.external_id = "ok".into();
         assert_eq!(t.validate(3), Ok(()));
     }

@@ -49,7 +49,9 @@ pub enum BenchCommand {
 
 pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
     if cfg!(debug_assertions) {
-        eprintln!("note: this is a debug build; run with `cargo run --release -p leadhost -- bench …`");
+        eprintln!(
+            "note: this is a debug build; run with `cargo run --release -p leadhost -- bench …`"
+        );
     }
     match cmd {
         BenchCommand::Invoke {
@@ -84,7 +86,10 @@ fn invoke(component: Option<PathBuf>, iterations: usize) -> anyhow::Result<()> {
     let (name, wasm) = match component {
         Some(path) => (path.display().to_string(), std::fs::read(&path)?),
         None if trivial.exists() => ("trivial test plugin".to_string(), std::fs::read(&trivial)?),
-        None => ("bundled web plugin".to_string(), leadhost_plugins::BUNDLED[0].wasm.to_vec()),
+        None => (
+            "bundled web plugin".to_string(),
+            leadhost_plugins::BUNDLED[0].wasm.to_vec(),
+        ),
     };
     let runtime = Runtime::new(RuntimeConfig::default())?;
     let plugin = runtime.load(&wasm)?;
@@ -94,7 +99,10 @@ fn invoke(component: Option<PathBuf>, iterations: usize) -> anyhow::Result<()> {
         path: "/".into(),
         ..HttpRequest::default()
     };
-    println!("fresh instance + ingest call of {name} ({} bytes)", wasm.len());
+    println!(
+        "fresh instance + ingest call of {name} ({} bytes)",
+        wasm.len()
+    );
     for _ in 0..iterations.min(2_000) {
         let _ = runtime.ingest(&plugin, &binding, request.clone())?;
     }
@@ -112,11 +120,23 @@ fn invoke(component: Option<PathBuf>, iterations: usize) -> anyhow::Result<()> {
     let faults = faults_before.zip(minor_faults()).map(|(a, b)| b - a);
     times.sort();
     println!("  calls:          {iterations}");
-    println!("  calls/s:        {:.0}", iterations as f64 / total.as_secs_f64());
-    println!("  median:         {:.2} µs", percentile(&times, 0.5).as_secs_f64() * 1e6);
-    println!("  p99:            {:.2} µs", percentile(&times, 0.99).as_secs_f64() * 1e6);
+    println!(
+        "  calls/s:        {:.0}",
+        iterations as f64 / total.as_secs_f64()
+    );
+    println!(
+        "  median:         {:.2} µs",
+        percentile(&times, 0.5).as_secs_f64() * 1e6
+    );
+    println!(
+        "  p99:            {:.2} µs",
+        percentile(&times, 0.99).as_secs_f64() * 1e6
+    );
     if let Some(f) = faults {
-        println!("  page faults:    {:.3} per call", f as f64 / iterations as f64);
+        println!(
+            "  page faults:    {:.3} per call",
+            f as f64 / iterations as f64
+        );
     }
     Ok(())
 }
@@ -150,7 +170,13 @@ async fn ingest(
         key: Some(server.app.admin_key().to_string()),
     };
     let tenant = format!("bench-{}", std::process::id());
-    call(&api, reqwest::Method::POST, "/v1/tenants", Some(json!({"name": tenant}))).await?;
+    call(
+        &api,
+        reqwest::Method::POST,
+        "/v1/tenants",
+        Some(json!({"name": tenant})),
+    )
+    .await?;
     call(
         &api,
         reqwest::Method::PUT,
@@ -159,10 +185,10 @@ async fn ingest(
     )
     .await?;
     let store = server.app.store.clone();
-    let ids = store
-        .tenant(&tenant)?
-        .context("the tenant just created")?;
-    let connector = store.connector(ids.id, "web")?.context("the connector just created")?;
+    let ids = store.tenant(&tenant)?.context("the tenant just created")?;
+    let connector = store
+        .connector(ids.id, "web")?
+        .context("the connector just created")?;
 
     let base = 1_767_225_600_000i64;
     if prefill > 0 {
@@ -192,8 +218,15 @@ async fn ingest(
         .collect::<Vec<_>>()
         .chunks(batch.max(1))
         .map(|chunk| {
-            let items: Vec<String> = chunk.iter().map(|&i| track_event(i, base + i as i64 * 10)).collect();
-            format!(r#"{{"batch":[{}],"sentAt":"{}"}}"#, items.join(","), iso(base))
+            let items: Vec<String> = chunk
+                .iter()
+                .map(|&i| track_event(i, base + i as i64 * 10))
+                .collect();
+            format!(
+                r#"{{"batch":[{}],"sentAt":"{}"}}"#,
+                items.join(","),
+                iso(base)
+            )
         })
         .collect();
     let bytes: usize = bodies.iter().map(String::len).sum();
@@ -224,7 +257,11 @@ async fn ingest(
                     .send()
                     .await?;
                 if !response.status().is_success() {
-                    bail!("refused: {} {}", response.status(), response.text().await.unwrap_or_default());
+                    bail!(
+                        "refused: {} {}",
+                        response.status(),
+                        response.text().await.unwrap_or_default()
+                    );
                 }
                 latencies.push(t.elapsed());
             }
@@ -239,7 +276,10 @@ async fn ingest(
     latencies.sort();
     let stored = store.count_touchpoints(ids.id, Some(connector.id))?;
     let expected = (events + prefill) as u64;
-    println!("  events/s:        {:.0}", events as f64 / elapsed.as_secs_f64());
+    println!(
+        "  events/s:        {:.0}",
+        events as f64 / elapsed.as_secs_f64()
+    );
     println!("  elapsed:         {:.2} s", elapsed.as_secs_f64());
     println!(
         "  request latency: median {:.2} ms, p99 {:.2} ms",

@@ -108,7 +108,12 @@ pub struct TouchpointsArgs {
 }
 
 /// Calls the API; non-2xx answers become errors carrying the server's words.
-pub async fn call(server: &ServerArgs, method: reqwest::Method, path: &str, body: Option<Value>) -> anyhow::Result<Value> {
+pub async fn call(
+    server: &ServerArgs,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> anyhow::Result<Value> {
     let key = server
         .key
         .as_deref()
@@ -156,9 +161,21 @@ fn pairs(items: &[String], what: &str) -> anyhow::Result<serde_json::Map<String,
 pub async fn tenant(cmd: TenantCommand) -> anyhow::Result<()> {
     match cmd {
         TenantCommand::Create { name, server } => {
-            let v = call(&server, reqwest::Method::POST, "/v1/tenants", Some(json!({"name": name}))).await?;
-            println!("created tenant {}", v["tenant"]["name"].as_str().unwrap_or("?"));
-            println!("api key (shown once): {}", v["api_key"].as_str().unwrap_or("?"));
+            let v = call(
+                &server,
+                reqwest::Method::POST,
+                "/v1/tenants",
+                Some(json!({"name": name})),
+            )
+            .await?;
+            println!(
+                "created tenant {}",
+                v["tenant"]["name"].as_str().unwrap_or("?")
+            );
+            println!(
+                "api key (shown once): {}",
+                v["api_key"].as_str().unwrap_or("?")
+            );
         }
         TenantCommand::List { server } => {
             let v = call(&server, reqwest::Method::GET, "/v1/tenants", None).await?;
@@ -194,25 +211,44 @@ pub async fn connector(cmd: ConnectorCommand) -> anyhow::Result<()> {
                 v["plugin"].as_str().unwrap_or("?"),
                 v["plugin_version"].as_str().unwrap_or("?"),
                 v["revision"],
-                if v["enabled"] == json!(true) { "enabled" } else { "disabled" },
+                if v["enabled"] == json!(true) {
+                    "enabled"
+                } else {
+                    "disabled"
+                },
                 v["ingest_url"].as_str().unwrap_or("?"),
             );
         }
-        ConnectorCommand::Disable { tenant, name, server } => {
+        ConnectorCommand::Disable {
+            tenant,
+            name,
+            server,
+        } => {
             let path = format!("/v1/tenants/{tenant}/connectors/{name}/disable");
             call(&server, reqwest::Method::POST, &path, None).await?;
             println!("connector {name} disabled");
         }
         ConnectorCommand::List { tenant, server } => {
-            let v = call(&server, reqwest::Method::GET, &format!("/v1/tenants/{tenant}/connectors"), None).await?;
-            println!("{:<16} {:<10} {:<9} {:<8} {}", "NAME", "PLUGIN", "ENABLED", "REV", "HEALTH");
+            let v = call(
+                &server,
+                reqwest::Method::GET,
+                &format!("/v1/tenants/{tenant}/connectors"),
+                None,
+            )
+            .await?;
+            println!(
+                "{:<16} {:<10} {:<9} {:<8} HEALTH",
+                "NAME", "PLUGIN", "ENABLED", "REV"
+            );
             for c in v["connectors"].as_array().into_iter().flatten() {
                 let health = if c["health"].is_null() {
                     "no calls yet".to_string()
                 } else {
                     format!(
                         "{} calls, {} failures, breaker {}",
-                        c["health"]["calls"], c["health"]["failures"], c["health"]["breaker"].as_str().unwrap_or("?")
+                        c["health"]["calls"],
+                        c["health"]["failures"],
+                        c["health"]["breaker"].as_str().unwrap_or("?")
                     )
                 };
                 println!(

@@ -32,7 +32,10 @@ const WRITE_KEY: &str = "demo-write-key";
 
 pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let temp = tempfile::tempdir()?;
-    let data_dir = args.data_dir.clone().unwrap_or_else(|| temp.path().to_path_buf());
+    let data_dir = args
+        .data_dir
+        .clone()
+        .unwrap_or_else(|| temp.path().to_path_buf());
     println!("Leadhost demo: data in {}", data_dir.display());
     let server = LocalServer::start(ServerConfig::new(data_dir)).await?;
     println!("  server listening on {}", server.url);
@@ -41,8 +44,17 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         key: Some(server.app.admin_key().to_string()),
     };
 
-    let tenant = call(&api, reqwest::Method::POST, "/v1/tenants", Some(json!({"name": "acme"}))).await?;
-    println!("  tenant acme created (api key {}…)", &tenant["api_key"].as_str().unwrap_or("?")[..8]);
+    let tenant = call(
+        &api,
+        reqwest::Method::POST,
+        "/v1/tenants",
+        Some(json!({"name": "acme"})),
+    )
+    .await?;
+    println!(
+        "  tenant acme created (api key {}…)",
+        &tenant["api_key"].as_str().unwrap_or("?")[..8]
+    );
     call(
         &api,
         reqwest::Method::PUT,
@@ -50,16 +62,27 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         Some(json!({"plugin": "web", "secrets": {"write-key": WRITE_KEY}})),
     )
     .await?;
-    println!("  web connector enabled at {}/ingest/acme/website", server.url);
+    println!(
+        "  web connector enabled at {}/ingest/acme/website",
+        server.url
+    );
 
     let mut rng = Seeded::new(args.seed);
     let start = 1_767_225_600_000; // 2026-01-01
     let mut events = Vec::new();
     for visitor in 0..args.visitors {
-        events.extend(journey(&mut rng, visitor, start + (visitor as i64) * 900_000));
+        events.extend(journey(
+            &mut rng,
+            visitor,
+            start + (visitor as i64) * 900_000,
+        ));
     }
     let bodies = batches(&events, 100);
-    println!("\nSending {} Segment events in {} /v1/batch requests…", events.len(), bodies.len());
+    println!(
+        "\nSending {} Segment events in {} /v1/batch requests…",
+        events.len(),
+        bodies.len()
+    );
 
     let bar = ProgressBar::new(events.len() as u64);
     bar.set_style(
@@ -76,7 +99,9 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         let chunk = chunk.to_vec();
         tasks.spawn(async move {
             for body in chunk {
-                let n = serde_json::from_str::<Value>(&body)?["batch"].as_array().map_or(0, Vec::len);
+                let n = serde_json::from_str::<Value>(&body)?["batch"]
+                    .as_array()
+                    .map_or(0, Vec::len);
                 let response = client
                     .post(&url)
                     .basic_auth(WRITE_KEY, Some(""))
@@ -85,7 +110,11 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
                     .send()
                     .await?;
                 if !response.status().is_success() {
-                    bail!("batch refused: {} {}", response.status(), response.text().await.unwrap_or_default());
+                    bail!(
+                        "batch refused: {} {}",
+                        response.status(),
+                        response.text().await.unwrap_or_default()
+                    );
                 }
                 let s: u64 = header(&response, "x-leadhost-stored");
                 stored.fetch_add(s, Ordering::Relaxed);
@@ -122,7 +151,10 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let refused_body: Value = refused.json().await.unwrap_or(Value::Null);
 
     println!("\nWhat landed:");
-    println!("  {} touchpoints stored durably", stored.load(Ordering::Relaxed));
+    println!(
+        "  {} touchpoints stored durably",
+        stored.load(Ordering::Relaxed)
+    );
     println!("  {duplicates} redelivered events recognised as duplicates and stored once");
     println!(
         "  a request with a wrong write key: {} {}",
@@ -135,7 +167,9 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let mut by_source: BTreeMap<String, usize> = BTreeMap::new();
     let mut people = std::collections::BTreeSet::new();
     for item in &all {
-        *by_kind.entry(item["kind"].as_str().unwrap_or("?").to_string()).or_default() += 1;
+        *by_kind
+            .entry(item["kind"].as_str().unwrap_or("?").to_string())
+            .or_default() += 1;
         let p = &item["touchpoint"]["properties"];
         let source = format!(
             "{} / {}",
@@ -155,7 +189,10 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     for (source, n) in &by_source {
         println!("    {source:<40} {n:>6}");
     }
-    println!("\n  {} visitors identified themselves with an email", people.len());
+    println!(
+        "\n  {} visitors identified themselves with an email",
+        people.len()
+    );
     if let Some(form) = all.iter().find(|i| i["kind"] == "form-submitted") {
         println!("\n  one touchpoint as stored:");
         let pretty = serde_json::to_string_pretty(&form["touchpoint"])?;
@@ -163,11 +200,19 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
             println!("    {line}");
         }
     }
-    let connectors = call(&api, reqwest::Method::GET, "/v1/tenants/acme/connectors", None).await?;
+    let connectors = call(
+        &api,
+        reqwest::Method::GET,
+        "/v1/tenants/acme/connectors",
+        None,
+    )
+    .await?;
     let health = &connectors["connectors"][0]["health"];
     println!(
         "\n  connector health: {} plugin calls, {} failures, breaker {}",
-        health["calls"], health["failures"], health["breaker"].as_str().unwrap_or("?")
+        health["calls"],
+        health["failures"],
+        health["breaker"].as_str().unwrap_or("?")
     );
     server.stop().await.context("stopping the demo server")?;
     println!("\nDone. Try it yourself: `cargo run -p leadhost -- serve`, then see the README.");

@@ -82,14 +82,19 @@ enum PluginCommand {
 }
 
 fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    // The server logs what it does; the other commands print their own output.
+    let default_filter = match cli.command {
+        Command::Serve(_) => "info,wasmtime=warn,cranelift=warn",
+        _ => "warn",
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,wasmtime=warn,cranelift=warn".into()),
+                .unwrap_or_else(|_| default_filter.into()),
         )
         .with_writer(std::io::stderr)
         .init();
-    let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
@@ -131,14 +136,18 @@ fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Tenant(cmd) => runtime()?.block_on(client::tenant(cmd)).map(|()| ExitCode::SUCCESS),
+        Command::Tenant(cmd) => runtime()?
+            .block_on(client::tenant(cmd))
+            .map(|()| ExitCode::SUCCESS),
         Command::Connector(cmd) => runtime()?
             .block_on(client::connector(cmd))
             .map(|()| ExitCode::SUCCESS),
         Command::Touchpoints(args) => runtime()?
             .block_on(client::touchpoints(args))
             .map(|()| ExitCode::SUCCESS),
-        Command::Bench(cmd) => runtime()?.block_on(bench::run(cmd)).map(|()| ExitCode::SUCCESS),
+        Command::Bench(cmd) => runtime()?
+            .block_on(bench::run(cmd))
+            .map(|()| ExitCode::SUCCESS),
     }
 }
 
@@ -190,11 +199,17 @@ fn check(file: &std::path::Path, as_json: bool) -> anyhow::Result<std::process::
         Ok(r) => r,
         Err(e) => {
             if as_json {
-                println!("{}", serde_json::json!({"fits": false, "problems": [e.to_string()]}));
+                println!(
+                    "{}",
+                    serde_json::json!({"fits": false, "problems": [e.to_string()]})
+                );
             } else {
                 println!("✗ {} does not fit this host", file.display());
                 println!("  - {e}");
-                println!("  this host speaks: {}", leadhost_runtime::SUPPORTED_CONTRACTS.join(", "));
+                println!(
+                    "  this host speaks: {}",
+                    leadhost_runtime::SUPPORTED_CONTRACTS.join(", ")
+                );
             }
             return Ok(ExitCode::FAILURE);
         }
@@ -235,13 +250,28 @@ fn check(file: &std::path::Path, as_json: bool) -> anyhow::Result<std::process::
         if m.capabilities.outbound_hosts.is_empty() {
             println!("    outbound http: none");
         } else {
-            println!("    outbound http: {}", m.capabilities.outbound_hosts.join(", "));
+            println!(
+                "    outbound http: {}",
+                m.capabilities.outbound_hosts.join(", ")
+            );
         }
-        println!("    state:         {}", if m.capabilities.state { "yes" } else { "no" });
+        println!(
+            "    state:         {}",
+            if m.capabilities.state { "yes" } else { "no" }
+        );
         for c in &m.config {
-            let default = c.default_value.as_deref().map(|d| format!(" (default {d})")).unwrap_or_default();
+            let default = c
+                .default_value
+                .as_deref()
+                .map(|d| format!(" (default {d})"))
+                .unwrap_or_default();
             let req = if c.required { " required" } else { "" };
-            println!("    config  {:<20} {}{req}{default}: {}", c.name, c.value_type.name(), c.description);
+            println!(
+                "    config  {:<20} {}{req}{default}: {}",
+                c.name,
+                c.value_type.name(),
+                c.description
+            );
         }
         for s in &m.secrets {
             let req = if s.required { " required" } else { "" };
@@ -252,5 +282,9 @@ fn check(file: &std::path::Path, as_json: bool) -> anyhow::Result<std::process::
             println!("  problem: {p}");
         }
     }
-    Ok(if fits { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if fits {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }

@@ -35,9 +35,15 @@ fn type_name(name: &str) -> String {
 
 pub fn create(args: &NewArgs) -> anyhow::Result<()> {
     if !leadhost_core::manifest::is_kebab(&args.name) {
-        bail!("{:?} is not a lower-case kebab name (a-z, 0-9, '-')", args.name);
+        bail!(
+            "{:?} is not a lower-case kebab name (a-z, 0-9, '-')",
+            args.name
+        );
     }
-    let dir = args.dir.clone().unwrap_or_else(|| PathBuf::from(&args.name));
+    let dir = args
+        .dir
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(&args.name));
     if dir.exists() && std::fs::read_dir(&dir)?.next().is_some() {
         bail!("{} exists and is not empty", dir.display());
     }
@@ -63,7 +69,10 @@ pub fn create(args: &NewArgs) -> anyhow::Result<()> {
     std::fs::write(dir.join("rust-toolchain.toml"), TOOLCHAIN)?;
     std::fs::write(dir.join(".gitignore"), "/target\n")?;
     println!("created {} in {}", krate, dir.display());
-    println!("  cd {} && cargo test && cargo build --release --target wasm32-wasip2", dir.display());
+    println!(
+        "  cd {} && cargo test && cargo build --release --target wasm32-wasip2",
+        dir.display()
+    );
     Ok(())
 }
 

@@ -40,20 +40,60 @@ const CAMPAIGNS: &[(&str, &str, &str)] = &[
 
 const PAGES: &[(&str, &str, &str)] = &[
     ("/", "Home", "connecting"),
-    ("/solutions/pulp-drying", "Pulp drying solutions", "connecting"),
-    ("/blog/energy-savings-in-drying", "Energy savings in drying", "educating"),
-    ("/case-studies/nordic-mill", "Case: a Nordic mill", "educating"),
-    ("/webinars/predictive-maintenance", "Webinar: predictive maintenance", "educating"),
+    (
+        "/solutions/pulp-drying",
+        "Pulp drying solutions",
+        "connecting",
+    ),
+    (
+        "/blog/energy-savings-in-drying",
+        "Energy savings in drying",
+        "educating",
+    ),
+    (
+        "/case-studies/nordic-mill",
+        "Case: a Nordic mill",
+        "educating",
+    ),
+    (
+        "/webinars/predictive-maintenance",
+        "Webinar: predictive maintenance",
+        "educating",
+    ),
     ("/pricing", "Pricing and service plans", "closing"),
     ("/contact", "Contact sales", "closing"),
 ];
 
 const PEOPLE: &[(&str, &str, &str, &str, &str)] = &[
-    ("Aino", "Virtanen", "Mill Manager", "Nordic Pulp Oy", "nordicpulp.fi"),
-    ("Marco", "Bianchi", "Maintenance Engineer", "Cartiera Alpina", "cartiera-alpina.it"),
+    (
+        "Aino",
+        "Virtanen",
+        "Mill Manager",
+        "Nordic Pulp Oy",
+        "nordicpulp.fi",
+    ),
+    (
+        "Marco",
+        "Bianchi",
+        "Maintenance Engineer",
+        "Cartiera Alpina",
+        "cartiera-alpina.it",
+    ),
     ("Ingrid", "Hansen", "CFO", "Fjord Paper AS", "fjordpaper.no"),
-    ("Sam", "Taylor", "Procurement Lead", "Lakeside Board Ltd", "lakesideboard.co.uk"),
-    ("Eeva", "Korhonen", "Production Director", "Saimaa Board", "saimaaboard.fi"),
+    (
+        "Sam",
+        "Taylor",
+        "Procurement Lead",
+        "Lakeside Board Ltd",
+        "lakesideboard.co.uk",
+    ),
+    (
+        "Eeva",
+        "Korhonen",
+        "Production Director",
+        "Saimaa Board",
+        "saimaaboard.fi",
+    ),
 ];
 
 /// Millisecond timestamps as Segment writes them.
@@ -156,7 +196,12 @@ pub fn journey(rng: &mut Seeded, visitor: usize, start_ms: i64) -> Vec<Value> {
     }
     if rng.below(3) == 0 {
         let (first, last, title, company, domain) = *rng.pick(PEOPLE);
-        let email = format!("{}.{}{}@{domain}", first.to_lowercase(), last.to_lowercase(), visitor % 97);
+        let email = format!(
+            "{}.{}{}@{domain}",
+            first.to_lowercase(),
+            last.to_lowercase(),
+            visitor % 97
+        );
         let user = format!("user-{visitor:06}");
         t += 120_000;
         events.push(json!({

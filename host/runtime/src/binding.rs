@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 use leadhost_core::HostGrant;
 use serde::Serialize;
 
-use crate::capabilities::state::StateBackend;
 use crate::InvokeError;
+use crate::capabilities::state::StateBackend;
 
 /// What the operator granted one connector of one tenant.
 #[derive(Debug, Clone)]

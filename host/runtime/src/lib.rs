@@ -20,8 +20,8 @@ pub use binding::{Binding, BreakerPolicy, Grants, HealthReport};
 pub use capabilities::state::StateBackend;
 pub use engine::{Runtime, RuntimeConfig};
 pub use plugin::{
-    CheckReport, HttpReply, HttpRequest, Ingested, LoadError, Plugin, PluginRefusal,
-    MAX_REPLY_BYTES, MAX_TOUCHPOINTS_PER_CALL,
+    CheckReport, HttpReply, HttpRequest, Ingested, LoadError, MAX_REPLY_BYTES,
+    MAX_TOUCHPOINTS_PER_CALL, Plugin, PluginRefusal,
 };
 
 /// The contract versions this host loads, newest first.

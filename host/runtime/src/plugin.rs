@@ -27,7 +27,9 @@ pub enum LoadError {
     #[error("not a loadable WebAssembly component: {0}")]
     NotAComponent(String),
     /// The component is not a channel plugin at all.
-    #[error("the component does not export `{expected}` (it exports: {found}); build it against wit/ (world leadhost:channel/connector)")]
+    #[error(
+        "the component does not export `{expected}` (it exports: {found}); build it against wit/ (world leadhost:channel/connector)"
+    )]
     WrongWorld {
         /// What this host needs.
         expected: String,
@@ -188,9 +190,15 @@ impl Runtime {
     pub fn load(&self, wasm: &[u8]) -> Result<Plugin, LoadError> {
         let (component, digest) = self.compile(wasm)?;
         let ty = component.component_type();
-        let exports: Vec<String> = ty.exports(&self.engine).map(|(n, _)| n.to_string()).collect();
+        let exports: Vec<String> = ty
+            .exports(&self.engine)
+            .map(|(n, _)| n.to_string())
+            .collect();
         if !exports.iter().any(|e| e == v0_1_0::EXPORT) {
-            if let Some(found) = exports.iter().find(|e| e.starts_with("leadhost:channel/plugin@")) {
+            if let Some(found) = exports
+                .iter()
+                .find(|e| e.starts_with("leadhost:channel/plugin@"))
+            {
                 return Err(LoadError::UnsupportedVersion {
                     found: found.replace("/plugin", ""),
                     supported: SUPPORTED_CONTRACTS.join(", "),
@@ -198,7 +206,11 @@ impl Runtime {
             }
             return Err(LoadError::WrongWorld {
                 expected: v0_1_0::EXPORT.into(),
-                found: if exports.is_empty() { "nothing".into() } else { exports.join(", ") },
+                found: if exports.is_empty() {
+                    "nothing".into()
+                } else {
+                    exports.join(", ")
+                },
             });
         }
         let imports: Vec<String> = ty
@@ -223,7 +235,9 @@ impl Runtime {
         };
         let scratch = Arc::new(Binding::new("-", "-").with_breaker(self.config.breaker));
         let manifest: Manifest = self
-            .call(&plugin, &scratch, |store, c| c.leadhost_channel_plugin().call_describe(store))
+            .call(&plugin, &scratch, |store, c| {
+                c.leadhost_channel_plugin().call_describe(store)
+            })
             .map_err(LoadError::Describe)?
             .into();
         plugin.defaults = Arc::new(
@@ -240,7 +254,12 @@ impl Runtime {
     /// Loads a component and reports whether it fits this host.
     pub fn check(&self, wasm: &[u8]) -> Result<CheckReport, LoadError> {
         let plugin = self.load(wasm)?;
-        let problems = plugin.manifest.problems().iter().map(ToString::to_string).collect();
+        let problems = plugin
+            .manifest
+            .problems()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
         Ok(CheckReport {
             contract: plugin.contract,
             manifest: plugin.manifest.clone(),
@@ -260,15 +279,15 @@ impl Runtime {
         binding.admit()?;
         let result = self.run(plugin, binding, f);
         binding.record(result.as_ref().map(|_| ()));
-        if let Err(e) = &result {
-            if e.is_plugin_fault() {
-                tracing::warn!(
-                    tenant = &*binding.tenant,
-                    connector = &*binding.connector,
-                    plugin = %plugin.manifest.name,
-                    "plugin call failed: {e}"
-                );
-            }
+        if let Err(e) = &result
+            && e.is_plugin_fault()
+        {
+            tracing::warn!(
+                tenant = &*binding.tenant,
+                connector = &*binding.connector,
+                plugin = %plugin.manifest.name,
+                "plugin call failed: {e}"
+            );
         }
         result
     }
@@ -279,7 +298,10 @@ impl Runtime {
         binding: &Arc<Binding>,
         f: impl FnOnce(&mut Store<Invocation>, &Connector) -> wasmtime::Result<R>,
     ) -> Result<R, InvokeError> {
-        let memory = binding.grants.memory_bytes.min(self.config.max_memory_bytes);
+        let memory = binding
+            .grants
+            .memory_bytes
+            .min(self.config.max_memory_bytes);
         let limits = StoreLimitsBuilder::new()
             .memory_size(memory)
             .table_elements(1 << 16)
@@ -327,9 +349,15 @@ impl Runtime {
     }
 
     /// Calls `describe` on a fresh instance.
-    pub fn describe(&self, plugin: &Plugin, binding: &Arc<Binding>) -> Result<Manifest, InvokeError> {
-        self.call(plugin, binding, |store, c| c.leadhost_channel_plugin().call_describe(store))
-            .map(Into::into)
+    pub fn describe(
+        &self,
+        plugin: &Plugin,
+        binding: &Arc<Binding>,
+    ) -> Result<Manifest, InvokeError> {
+        self.call(plugin, binding, |store, c| {
+            c.leadhost_channel_plugin().call_describe(store)
+        })
+        .map(Into::into)
     }
 }
 

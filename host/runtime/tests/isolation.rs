@@ -1,6 +1,7 @@
 //! Real components, compiled from tests/plugins by the build: misbehaving
 //! calls fail alone, capabilities are deny-by-default, foreign worlds are
 //! refused.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -61,7 +62,8 @@ fn each_misbehaviour_fails_its_own_call_only() {
     }));
     let good = Arc::new(binding("good"));
 
-    let cases: [(&str, fn(&InvokeError) -> bool); 5] = [
+    type Expect = fn(&InvokeError) -> bool;
+    let cases: [(&str, Expect); 5] = [
         ("/loop", |e| matches!(e, InvokeError::Timeout(_))),
         ("/bomb", |e| matches!(e, InvokeError::MemoryLimit(_))),
         ("/panic", |e| matches!(e, InvokeError::Trap(_))),
@@ -73,12 +75,20 @@ fn each_misbehaviour_fails_its_own_call_only() {
         assert!(expected(&err), "{path}: unexpected {err:?}");
         assert!(err.is_plugin_fault());
         // The same plugin keeps serving another binding, and this one too.
-        let ok = rt.ingest(&chaos, &good, get("/ok?id=after")).unwrap().unwrap();
+        let ok = rt
+            .ingest(&chaos, &good, get("/ok?id=after"))
+            .unwrap()
+            .unwrap();
         assert_eq!(ok.touchpoints[0].external_id, "after");
     }
     let health = bad.health_report();
     assert_eq!(
-        (health.timeouts, health.memory_limit_hits, health.traps, health.bad_output),
+        (
+            health.timeouts,
+            health.memory_limit_hits,
+            health.traps,
+            health.bad_output
+        ),
         (1, 1, 1, 2)
     );
     assert_eq!(good.health_report().failures, 0);
@@ -116,7 +126,10 @@ fn the_breaker_opens_after_repeated_failures_and_recovers() {
         cooldown: Duration::from_millis(300),
     }));
     for _ in 0..3 {
-        assert!(matches!(rt.ingest(&chaos, &b, get("/panic")), Err(InvokeError::Trap(_))));
+        assert!(matches!(
+            rt.ingest(&chaos, &b, get("/panic")),
+            Err(InvokeError::Trap(_))
+        ));
     }
     assert!(matches!(
         rt.ingest(&chaos, &b, get("/ok")),
@@ -143,7 +156,10 @@ fn a_component_of_another_world_is_refused_by_name() {
         }
         other => panic!("unexpected {other:?}"),
     }
-    assert!(matches!(rt.load(b"not wasm"), Err(LoadError::NotAComponent(_))));
+    assert!(matches!(
+        rt.load(b"not wasm"),
+        Err(LoadError::NotAComponent(_))
+    ));
 }
 
 #[test]
@@ -172,7 +188,10 @@ fn config_defaults_and_secrets_stay_on_the_host() {
     };
     let ok = rt.ingest(&chaos, &b, signed(&sig)).unwrap().unwrap();
     assert_eq!(ok.reply.body, b"signed");
-    let refused = rt.ingest(&chaos, &b, signed(&"00".repeat(32))).unwrap().unwrap_err();
+    let refused = rt
+        .ingest(&chaos, &b, signed(&"00".repeat(32)))
+        .unwrap()
+        .unwrap_err();
     assert_eq!((refused.status, refused.kind), (401, "unauthorized"));
 
     let bare = Arc::new(binding("bare"));
@@ -206,7 +225,10 @@ fn state_needs_a_grant() {
     denied.state = Some(backend.clone());
     let denied = Arc::new(denied);
     let err = reply_text(&rt, &chaos, &denied, "/state").unwrap_err();
-    assert!(err.starts_with("500") && err.contains("not granted"), "{err}");
+    assert!(
+        err.starts_with("500") && err.contains("not granted"),
+        "{err}"
+    );
 
     let mut granted = binding("state");
     granted.grants.state = true;
@@ -214,7 +236,10 @@ fn state_needs_a_grant() {
     let granted = Arc::new(granted);
     assert_eq!(reply_text(&rt, &chaos, &granted, "/state"), Ok("1".into()));
     assert_eq!(reply_text(&rt, &chaos, &granted, "/state"), Ok("2".into()));
-    assert_eq!(backend.get("counter").unwrap(), Some(2u64.to_le_bytes().to_vec()));
+    assert_eq!(
+        backend.get("counter").unwrap(),
+        Some(2u64.to_le_bytes().to_vec())
+    );
 }
 
 /// A loopback server that answers 200 and records each request's head.
@@ -228,8 +253,12 @@ fn recording_server() -> (u16, Arc<Mutex<Vec<String>>>) {
             let Ok(mut stream) = stream else { continue };
             let mut buf = [0u8; 4096];
             let n = stream.read(&mut buf).unwrap_or(0);
-            log.lock().unwrap().push(String::from_utf8_lossy(&buf[..n]).into_owned());
-            let _ = stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\nconnection: close\r\n\r\nhello");
+            log.lock()
+                .unwrap()
+                .push(String::from_utf8_lossy(&buf[..n]).into_owned());
+            let _ = stream.write_all(
+                b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\nconnection: close\r\n\r\nhello",
+            );
         }
     });
     (port, seen)
@@ -252,9 +281,15 @@ fn outbound_http_goes_only_where_granted() {
     host_only.grants.outbound = vec![HostGrant::parse("127.0.0.1").unwrap()];
     let host_only = Arc::new(host_only);
     let err = reply_text(&rt, &chaos, &host_only, &url).unwrap_err();
-    assert!(err.contains("denied") || err.contains("Prohibited"), "{err}");
+    assert!(
+        err.contains("denied") || err.contains("Prohibited"),
+        "{err}"
+    );
     assert_eq!(host_only.health_report().denied_requests, 1);
-    assert!(seen.lock().unwrap().is_empty(), "no request reached the server");
+    assert!(
+        seen.lock().unwrap().is_empty(),
+        "no request reached the server"
+    );
 
     // Granted with private networks: it goes out, the secret filled in.
     let mut full = binding("full");
@@ -266,5 +301,42 @@ fn outbound_http_goes_only_where_granted() {
     let seen = seen.lock().unwrap();
     assert_eq!(seen.len(), 1);
     assert!(seen[0].starts_with("GET /hook HTTP/1.1"), "{}", seen[0]);
-    assert!(seen[0].to_ascii_lowercase().contains("authorization: bearer t0ken"), "{}", seen[0]);
+    assert!(
+        seen[0]
+            .to_ascii_lowercase()
+            .contains("authorization: bearer t0ken"),
+        "{}",
+        seen[0]
+    );
+}
+
+#[test]
+fn a_silent_provider_cannot_hold_a_call_past_its_deadline() {
+    let rt = runtime();
+    let chaos = load(&rt, test_plugins::CHAOS);
+    // Accepts the connection, reads the request, never answers.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().flatten() {
+            held.push(stream);
+        }
+    });
+    let mut b = binding("slow");
+    b.grants.outbound = vec![HostGrant::parse(&format!("127.0.0.1:{port}")).unwrap()];
+    b.grants.allow_private_networks = true;
+    b.grants.timeout = Duration::from_millis(400);
+    b.secrets.insert("signing-key".into(), b"x".to_vec());
+    let b = Arc::new(b);
+    let err = reply_text(
+        &rt,
+        &chaos,
+        &b,
+        &format!("/fetch?url=http://127.0.0.1:{port}/"),
+    )
+    .unwrap_err();
+    // The network wait was capped by the call's deadline and surfaced as a
+    // timeout to the plugin, which answered with its own error.
+    assert!(err.starts_with("500") && err.contains("Timeout"), "{err}");
 }

@@ -23,9 +23,18 @@ pub(super) fn routes() -> axum::Router<Arc<App>> {
         .route("/v1/plugins", get(plugins))
         .route("/v1/tenants", post(create_tenant).get(list_tenants))
         .route("/v1/tenants/{tenant}/connectors", get(list_connectors))
-        .route("/v1/tenants/{tenant}/connectors/{name}", put(put_connector).get(get_connector))
-        .route("/v1/tenants/{tenant}/connectors/{name}/enable", post(enable))
-        .route("/v1/tenants/{tenant}/connectors/{name}/disable", post(disable))
+        .route(
+            "/v1/tenants/{tenant}/connectors/{name}",
+            put(put_connector).get(get_connector),
+        )
+        .route(
+            "/v1/tenants/{tenant}/connectors/{name}/enable",
+            post(enable),
+        )
+        .route(
+            "/v1/tenants/{tenant}/connectors/{name}/disable",
+            post(disable),
+        )
         .route("/v1/tenants/{tenant}/touchpoints", get(touchpoints))
 }
 
@@ -38,7 +47,10 @@ pub(crate) enum Caller {
 impl FromRequestParts<Arc<App>> for Caller {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        app: &Arc<App>,
+    ) -> Result<Self, Self::Rejection> {
         let key = parts
             .headers
             .get(axum::http::header::AUTHORIZATION)
@@ -56,7 +68,11 @@ impl FromRequestParts<Arc<App>> for Caller {
         }
         match app.store.tenant_by_api_key(key)? {
             Some(t) => Ok(Caller::Tenant(t)),
-            None => Err(ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "unknown key")),
+            None => Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "unknown key",
+            )),
         }
     }
 }
@@ -76,7 +92,11 @@ impl Caller {
     /// The tenant named, if this caller may read it.
     fn tenant(&self, app: &App, name: &str) -> Result<Tenant, ApiError> {
         let tenant = app.store.tenant(name)?.ok_or_else(|| {
-            ApiError::new(StatusCode::NOT_FOUND, "unknown-tenant", format!("no tenant named {name:?}"))
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "unknown-tenant",
+                format!("no tenant named {name:?}"),
+            )
         })?;
         match self {
             Caller::Admin => Ok(tenant),
@@ -137,7 +157,10 @@ async fn create_tenant(
     ))
 }
 
-async fn list_tenants(State(app): State<Arc<App>>, caller: Caller) -> Result<Json<Value>, ApiError> {
+async fn list_tenants(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+) -> Result<Json<Value>, ApiError> {
     caller.admin()?;
     Ok(Json(json!({ "tenants": app.store.list_tenants()? })))
 }
@@ -183,7 +206,11 @@ async fn get_connector(
 ) -> Result<Json<Value>, ApiError> {
     let t = caller.tenant(&app, &tenant)?;
     let c = app.store.connector(t.id, &name)?.ok_or_else(|| {
-        ApiError::new(StatusCode::NOT_FOUND, "unknown-connector", format!("no connector named {name:?}"))
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "unknown-connector",
+            format!("no connector named {name:?}"),
+        )
     })?;
     Ok(Json(connector_json(&app, &t.name, &c)))
 }
@@ -225,7 +252,11 @@ fn problems(m: &Manifest, req: &ConnectorRequest) -> Vec<String> {
             None => out.push(format!(
                 "config {key:?} is not read by {} (it reads: {})",
                 m.name,
-                if known.is_empty() { "nothing".into() } else { known.join(", ") }
+                if known.is_empty() {
+                    "nothing".into()
+                } else {
+                    known.join(", ")
+                }
             )),
             Some(field) if !field.value_type.accepts(value) => out.push(format!(
                 "config {key:?} must be {} (got {value:?})",
@@ -235,8 +266,12 @@ fn problems(m: &Manifest, req: &ConnectorRequest) -> Vec<String> {
         }
     }
     for field in &m.config {
-        if field.required && field.default_value.is_none() && !req.config.contains_key(&field.name) {
-            out.push(format!("config {:?} is required: {}", field.name, field.description));
+        if field.required && field.default_value.is_none() && !req.config.contains_key(&field.name)
+        {
+            out.push(format!(
+                "config {:?} is required: {}",
+                field.name, field.description
+            ));
         }
     }
     for name in req.secrets.keys() {
@@ -246,7 +281,10 @@ fn problems(m: &Manifest, req: &ConnectorRequest) -> Vec<String> {
     }
     for field in &m.secrets {
         if field.required && !req.secrets.contains_key(&field.name) {
-            out.push(format!("secret {:?} is required: {}", field.name, field.description));
+            out.push(format!(
+                "secret {:?} is required: {}",
+                field.name, field.description
+            ));
         }
     }
     let requested: Vec<HostGrant> = m
@@ -282,15 +320,15 @@ fn problems(m: &Manifest, req: &ConnectorRequest) -> Vec<String> {
     if req.grants.state && !m.capabilities.state {
         out.push(format!("{} does not ask for state", m.name));
     }
-    if let Some(mib) = req.grants.memory_mib {
-        if !(1..=256).contains(&mib) {
-            out.push(format!("memory_mib must be 1 to 256 (got {mib})"));
-        }
+    if let Some(mib) = req.grants.memory_mib
+        && !(1..=256).contains(&mib)
+    {
+        out.push(format!("memory_mib must be 1 to 256 (got {mib})"));
     }
-    if let Some(ms) = req.grants.timeout_ms {
-        if !(10..=60_000).contains(&ms) {
-            out.push(format!("timeout_ms must be 10 to 60000 (got {ms})"));
-        }
+    if let Some(ms) = req.grants.timeout_ms
+        && !(10..=60_000).contains(&ms)
+    {
+        out.push(format!("timeout_ms must be 10 to 60000 (got {ms})"));
     }
     out
 }
@@ -309,7 +347,11 @@ async fn put_connector(
         ApiError::new(
             StatusCode::BAD_REQUEST,
             "unknown-plugin",
-            format!("no plugin named {:?} (loaded: {})", req.plugin, names.join(", ")),
+            format!(
+                "no plugin named {:?} (loaded: {})",
+                req.plugin,
+                names.join(", ")
+            ),
         )
     })?;
     let found = problems(plugin.manifest(), &req);
@@ -335,7 +377,13 @@ async fn put_connector(
     Ok(Json(connector_json(&app, &t.name, &c)))
 }
 
-async fn set_enabled(app: &App, caller: &Caller, tenant: &str, name: &str, enabled: bool) -> Result<Json<Value>, ApiError> {
+async fn set_enabled(
+    app: &App,
+    caller: &Caller,
+    tenant: &str,
+    name: &str,
+    enabled: bool,
+) -> Result<Json<Value>, ApiError> {
     caller.admin()?;
     let t = caller.tenant(app, tenant)?;
     let c = app.store.set_connector_enabled(t.id, name, enabled)?;
@@ -386,5 +434,7 @@ async fn touchpoints(
             })
         })
         .collect();
-    Ok(Json(json!({"items": items, "next": page.next, "total": total})))
+    Ok(Json(
+        json!({"items": items, "next": page.next, "total": total}),
+    ))
 }

@@ -17,7 +17,10 @@ use super::{ApiError, App};
 pub(super) fn routes() -> axum::Router<Arc<App>> {
     axum::Router::new()
         .route("/ingest/{tenant}/{connector}", get(at_root).post(at_root))
-        .route("/ingest/{tenant}/{connector}/{*rest}", get(at_path).post(at_path))
+        .route(
+            "/ingest/{tenant}/{connector}/{*rest}",
+            get(at_path).post(at_path),
+        )
 }
 
 async fn at_root(
@@ -28,7 +31,17 @@ async fn at_root(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    ingest(app, tenant, connector, String::new(), method, uri, headers, body).await
+    ingest(
+        app,
+        tenant,
+        connector,
+        String::new(),
+        method,
+        uri,
+        headers,
+        body,
+    )
+    .await
 }
 
 async fn at_path(
@@ -91,19 +104,44 @@ async fn ingest(
                 format!("the body is larger than {} bytes", app.max_body_bytes),
             )
         })?;
+    let encoding = headers
+        .get(axum::http::header::CONTENT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_ascii_lowercase);
+    let body = match encoding.as_deref() {
+        None | Some("identity") => body.to_vec(),
+        Some("gzip") | Some("x-gzip") => gunzip(&body, app.max_body_bytes)?,
+        Some(other) => {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported-encoding",
+                format!("content-encoding {other:?} is not supported (gzip is)"),
+            ));
+        }
+    };
     let request = HttpRequest {
         method: method.as_str().to_string(),
         path: format!("/{rest}"),
         query: uri.query().unwrap_or("").to_string(),
         headers: headers
             .iter()
+            // The plugin sees the body as decoded here.
+            .filter(|(n, _)| {
+                encoding.is_none()
+                    || (*n != axum::http::header::CONTENT_ENCODING
+                        && *n != axum::http::header::CONTENT_LENGTH)
+            })
             .filter_map(|(n, v)| Some((n.as_str().to_string(), v.to_str().ok()?.to_string())))
             .collect(),
-        body: body.to_vec(),
+        body,
     };
 
     let permit = Arc::clone(&app.slots).acquire_owned().await.map_err(|_| {
-        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "shutting-down", "the server is stopping")
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "shutting-down",
+            "the server is stopping",
+        )
     })?;
     let received_at = now_ms();
     let (runtime, plugin, binding) = (
@@ -116,7 +154,13 @@ async fn ingest(
         runtime.ingest(&plugin, &binding, request)
     })
     .await
-    .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "host-error", e.to_string()))?;
+    .map_err(|e| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "host-error",
+            e.to_string(),
+        )
+    })?;
 
     let ingested = match answer {
         Ok(Ok(ingested)) => ingested,
@@ -130,7 +174,11 @@ async fn ingest(
     let mut rows = Vec::with_capacity(ingested.touchpoints.len());
     for t in &ingested.touchpoints {
         let document = serde_json::to_string(t).map_err(|e| {
-            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "host-error", e.to_string())
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "host-error",
+                e.to_string(),
+            )
         })?;
         rows.push(NewTouchpoint {
             external_id: t.external_id.clone(),
@@ -156,7 +204,13 @@ async fn ingest(
     let mut response = Response::builder()
         .status(StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK))
         .body(Body::from(reply.body))
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "host-error", e.to_string()))?;
+        .map_err(|e| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "host-error",
+                e.to_string(),
+            )
+        })?;
     let out = response.headers_mut();
     for (name, value) in reply.headers {
         if let (Ok(n), Ok(v)) = (
@@ -171,13 +225,39 @@ async fn ingest(
     Ok(response.into_response())
 }
 
+/// Decompresses a gzip body, refusing one that inflates past `limit`.
+fn gunzip(body: &[u8], limit: usize) -> Result<Vec<u8>, ApiError> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(body)
+        .take(limit as u64 + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "malformed",
+                format!("the gzip body does not decode: {e}"),
+            )
+        })?;
+    if out.len() > limit {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body-too-large",
+            format!("the body inflates to more than {limit} bytes"),
+        ));
+    }
+    Ok(out)
+}
+
 fn invoke_error(e: InvokeError) -> ApiError {
     let message = e.to_string();
     match e {
-        InvokeError::CircuitOpen { retry_in } => {
-            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "connector-unavailable", message)
-                .retry_after(retry_in.as_secs().max(1))
-        }
+        InvokeError::CircuitOpen { retry_in } => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "connector-unavailable",
+            message,
+        )
+        .retry_after(retry_in.as_secs().max(1)),
         InvokeError::Busy => {
             ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", message).retry_after(1)
         }

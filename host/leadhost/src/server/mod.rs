@@ -93,8 +93,11 @@ impl App {
     pub fn open(config: &ServerConfig) -> anyhow::Result<Arc<App>> {
         std::fs::create_dir_all(&config.data_dir)
             .with_context(|| format!("creating {}", config.data_dir.display()))?;
-        let store = Store::open(&config.data_dir.join("leadhost.db"), StoreOptions::default())
-            .context("opening the store")?;
+        let store = Store::open(
+            &config.data_dir.join("leadhost.db"),
+            StoreOptions::default(),
+        )
+        .context("opening the store")?;
         let runtime = Runtime::new(RuntimeConfig {
             cache_dir: Some(config.data_dir.join("cache")),
             max_instances: config.max_instances,
@@ -108,7 +111,8 @@ impl App {
             plugins.insert(plugin.manifest().name.clone(), Arc::new(plugin));
         }
         for path in &config.extra_plugins {
-            let wasm = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+            let wasm =
+                std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
             let plugin = runtime
                 .load(&wasm)
                 .with_context(|| format!("loading {}", path.display()))?;
@@ -136,7 +140,12 @@ impl App {
     }
 
     /// The connector `name` of `tenant`, bound and ready, from the cache.
-    pub(crate) fn bound(&self, tenant_id: i64, tenant: &str, name: &str) -> Result<Option<Arc<Bound>>, ApiError> {
+    pub(crate) fn bound(
+        &self,
+        tenant_id: i64,
+        tenant: &str,
+        name: &str,
+    ) -> Result<Option<Arc<Bound>>, ApiError> {
         if let Some(b) = self.cached(tenant, name) {
             return Ok(Some(b));
         }
@@ -144,13 +153,20 @@ impl App {
         let Some(connector) = self.store.connector(tenant_id, name)? else {
             return Ok(None);
         };
-        let plugin = self.plugins.get(&connector.plugin).cloned().ok_or_else(|| {
-            ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "plugin-missing",
-                format!("the plugin {:?} of this connector is not loaded", connector.plugin),
-            )
-        })?;
+        let plugin = self
+            .plugins
+            .get(&connector.plugin)
+            .cloned()
+            .ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "plugin-missing",
+                    format!(
+                        "the plugin {:?} of this connector is not loaded",
+                        connector.plugin
+                    ),
+                )
+            })?;
         let binding = self.binding_for(tenant, &connector)?;
         let bound = Arc::new(Bound {
             connector,
@@ -198,10 +214,9 @@ impl App {
                 .grants
                 .memory_mib
                 .map_or(defaults.memory_bytes, |m| (m as usize) << 20),
-            timeout: c
-                .grants
-                .timeout_ms
-                .map_or(defaults.timeout, |ms| std::time::Duration::from_millis(ms.into())),
+            timeout: c.grants.timeout_ms.map_or(defaults.timeout, |ms| {
+                std::time::Duration::from_millis(ms.into())
+            }),
         };
         binding.state = Some(Arc::new(StoredState {
             store: self.store.clone(),
@@ -219,7 +234,10 @@ fn admin_key_file(data_dir: &std::path::Path) -> anyhow::Result<String> {
     }
     use base64::Engine;
     let bytes: [u8; 32] = rand::random();
-    let key = format!("lha_{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes));
+    let key = format!(
+        "lha_{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    );
     std::fs::write(&path, &key).with_context(|| format!("writing {}", path.display()))?;
     #[cfg(unix)]
     {
@@ -306,7 +324,11 @@ impl From<leadhost_store::StoreError> for ApiError {
             .retry_after(1),
             other => {
                 tracing::error!("store error: {other}");
-                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "store-error", other.to_string())
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "store-error",
+                    other.to_string(),
+                )
             }
         }
     }

@@ -40,11 +40,17 @@ impl log::Host for Invocation {
         let connector = &*self.binding.connector;
         let message = cut(&message);
         match level {
-            Level::Trace => tracing::trace!(target: "plugin", tenant, connector, fields, "{message}"),
-            Level::Debug => tracing::debug!(target: "plugin", tenant, connector, fields, "{message}"),
+            Level::Trace => {
+                tracing::trace!(target: "plugin", tenant, connector, fields, "{message}")
+            }
+            Level::Debug => {
+                tracing::debug!(target: "plugin", tenant, connector, fields, "{message}")
+            }
             Level::Info => tracing::info!(target: "plugin", tenant, connector, fields, "{message}"),
             Level::Warn => tracing::warn!(target: "plugin", tenant, connector, fields, "{message}"),
-            Level::Error => tracing::error!(target: "plugin", tenant, connector, fields, "{message}"),
+            Level::Error => {
+                tracing::error!(target: "plugin", tenant, connector, fields, "{message}")
+            }
         }
     }
 }

@@ -10,8 +10,8 @@ pub mod state;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use wasmtime::component::{Linker, ResourceTable};
 use wasmtime::StoreLimits;
+use wasmtime::component::{Linker, ResourceTable};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 

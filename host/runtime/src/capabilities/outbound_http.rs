@@ -6,7 +6,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use http::uri::{Authority, Scheme};
 use leadhost_core::{any_covers, is_private};
@@ -28,22 +28,29 @@ pub(crate) fn add_to_linker(linker: &mut Linker<Invocation>) -> wasmtime::Result
 /// The per-call gate in front of the network.
 pub(crate) struct OutboundGate {
     binding: Arc<Binding>,
+    /// The call's deadline: the epoch cannot interrupt a blocked host call,
+    /// so network waits are capped by what is left of it.
+    deadline: Instant,
 }
 
 impl OutboundGate {
     pub(crate) fn new(binding: &Arc<Binding>) -> Self {
         OutboundGate {
             binding: Arc::clone(binding),
+            deadline: Instant::now() + binding.grants.timeout,
         }
     }
 }
 
 type SendFuture = Box<
     dyn Future<
-            Output = Result<(
-                http::Response<WasiBody>,
-                Box<dyn Future<Output = Result<(), Error>> + Send>,
-            ), Error>,
+            Output = Result<
+                (
+                    http::Response<WasiBody>,
+                    Box<dyn Future<Output = Result<(), Error>> + Send>,
+                ),
+                Error,
+            >,
         > + Send,
 >;
 
@@ -74,7 +81,9 @@ fn denied(binding: &Binding, destination: &str, why: &str, error: Error) -> Send
         destination,
         "outbound request denied: {why}"
     );
-    binding.denied_requests.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    binding
+        .denied_requests
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     Box::new(async move { Err(error) })
 }
 
@@ -83,11 +92,12 @@ async fn vetted_address(
     host: &str,
     port: u16,
     allow_private: bool,
+    dns_timeout: Duration,
 ) -> Result<SocketAddr, Error> {
     let literal = host.trim_start_matches('[').trim_end_matches(']');
     let addrs: Vec<SocketAddr> = match literal.parse::<IpAddr>() {
         Ok(ip) => vec![SocketAddr::new(ip, port)],
-        Err(_) => tokio::time::timeout(CONNECT_TIMEOUT, tokio::net::lookup_host((host, port)))
+        Err(_) => tokio::time::timeout(dns_timeout, tokio::net::lookup_host((host, port)))
             .await
             .map_err(|_| Error::DnsTimeout)?
             .map_err(|_| Error::DestinationNotFound)?
@@ -144,26 +154,34 @@ impl WasiHttpHooks for OutboundGate {
                 }
             }
         }
+        let left = self
+            .deadline
+            .saturating_duration_since(Instant::now())
+            .max(Duration::from_millis(1));
         let options = RequestOptions {
             connect_timeout: Some(
                 options
                     .and_then(|o| o.connect_timeout)
-                    .unwrap_or(CONNECT_TIMEOUT),
+                    .unwrap_or(CONNECT_TIMEOUT)
+                    .min(left),
             ),
             first_byte_timeout: Some(
                 options
                     .and_then(|o| o.first_byte_timeout)
-                    .unwrap_or(READ_TIMEOUT),
+                    .unwrap_or(READ_TIMEOUT)
+                    .min(left),
             ),
             between_bytes_timeout: Some(
                 options
                     .and_then(|o| o.between_bytes_timeout)
-                    .unwrap_or(READ_TIMEOUT),
+                    .unwrap_or(READ_TIMEOUT)
+                    .min(left),
             ),
         };
+        let dns_timeout = CONNECT_TIMEOUT.min(left);
         Box::new(async move {
             let allow_private = binding.grants.allow_private_networks;
-            let address = match vetted_address(&host, port, allow_private).await {
+            let address = match vetted_address(&host, port, allow_private, dns_timeout).await {
                 Ok(a) => a,
                 Err(e) => {
                     tracing::warn!(

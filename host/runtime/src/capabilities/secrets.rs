@@ -51,8 +51,9 @@ impl secrets::HostSecret for Invocation {
         message: Vec<u8>,
         signature: Vec<u8>,
     ) -> bool {
-        self.secret_bytes(&handle)
-            .is_some_and(|key| signature::verify(core_algorithm(algorithm), key, &message, &signature))
+        self.secret_bytes(&handle).is_some_and(|key| {
+            signature::verify(core_algorithm(algorithm), key, &message, &signature)
+        })
     }
 
     fn matches(&mut self, handle: Resource<SecretHandle>, candidate: Vec<u8>) -> bool {

@@ -31,7 +31,9 @@ impl Invocation {
             return Err(StateError::NotGranted);
         }
         if key.len() > MAX_KEY {
-            return Err(StateError::TooLarge(format!("keys are at most {MAX_KEY} bytes")));
+            return Err(StateError::TooLarge(format!(
+                "keys are at most {MAX_KEY} bytes"
+            )));
         }
         self.binding
             .state

@@ -67,7 +67,9 @@ impl Connector for Chaos {
             }
             "/panic" => panic!("chaos plugin panics on purpose"),
             "/huge" => {
-                let touchpoints = (0..20_000).map(|i| touchpoint(format!("huge-{i}"))).collect();
+                let touchpoints = (0..20_000)
+                    .map(|i| touchpoint(format!("huge-{i}")))
+                    .collect();
                 return Ok(Ingested {
                     touchpoints,
                     reply: ok("huge"),
@@ -87,7 +89,11 @@ impl Connector for Chaos {
                     http::OutboundRequest::new("GET", &url)
                         .with_header("authorization", "Bearer {{secret:signing-key}}"),
                 ) {
-                    Ok(r) => ok(&format!("{} {}", r.status, String::from_utf8_lossy(&r.body))),
+                    Ok(r) => ok(&format!(
+                        "{} {}",
+                        r.status,
+                        String::from_utf8_lossy(&r.body)
+                    )),
                     Err(e) => return Err(IngestError::Internal(e.to_string())),
                 }
             }
@@ -105,7 +111,12 @@ impl Connector for Chaos {
                     .map_err(|e| IngestError::Misconfigured(e.to_string()))?;
                 let signature = request
                     .header("x-signature")
-                    .and_then(|h| (0..h.len()).step_by(2).map(|i| u8::from_str_radix(h.get(i..i + 2)?, 16).ok()).collect::<Option<Vec<u8>>>())
+                    .and_then(|h| {
+                        (0..h.len())
+                            .step_by(2)
+                            .map(|i| u8::from_str_radix(h.get(i..i + 2)?, 16).ok())
+                            .collect::<Option<Vec<u8>>>()
+                    })
                     .ok_or_else(|| IngestError::Unauthorized("x-signature is missing".into()))?;
                 if !secret.verify(Algorithm::HmacSha256, &request.body, &signature) {
                     return Err(IngestError::Unauthorized("bad signature".into()));
@@ -123,3 +134,102 @@ impl Connector for Chaos {
 }
 
 export_connector!(Chaos);
+
+/// The SDK's native harness, exercised through this plugin's well-behaved paths.
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use leadhost_sdk::http::OutboundResponse;
+    use leadhost_sdk::testing::{MockHost, mac};
+
+    fn fetch(url: &str) -> Request {
+        Request::new("POST", &format!("/fetch?url={url}"))
+    }
+
+    #[test]
+    fn outbound_calls_are_recorded_with_secrets_filled_in() {
+        let mut host = MockHost::new()
+            .secret("signing-key", "t0ken")
+            .grant_host("127.0.0.1:9")
+            .respond("http://127.0.0.1:9/", OutboundResponse::new(200, "pong"));
+        let out = host
+            .ingest::<Chaos>(fetch("http://127.0.0.1:9/ping"))
+            .unwrap();
+        assert_eq!(out.reply.body, b"200 pong");
+        let sent = host.requests();
+        assert_eq!(sent.len(), 1);
+        assert_eq!(sent[0].url, "http://127.0.0.1:9/ping");
+        assert_eq!(
+            sent[0].headers,
+            vec![("authorization".to_string(), "Bearer t0ken".to_string())]
+        );
+    }
+
+    #[test]
+    fn ungranted_hosts_are_denied_and_not_recorded() {
+        let mut host = MockHost::new().secret("signing-key", "t0ken");
+        let err = host
+            .ingest::<Chaos>(fetch("http://example.com/"))
+            .unwrap_err();
+        assert!(
+            matches!(&err, IngestError::Internal(m) if m.contains("denied")),
+            "{err:?}"
+        );
+        assert!(host.requests().is_empty());
+    }
+
+    #[test]
+    fn state_needs_the_grant_and_persists_across_calls() {
+        let mut denied = MockHost::new();
+        assert!(
+            denied
+                .ingest::<Chaos>(Request::new("POST", "/state"))
+                .is_err()
+        );
+        let mut host = MockHost::new().grant_state();
+        for expected in ["1", "2", "3"] {
+            let out = host
+                .ingest::<Chaos>(Request::new("POST", "/state"))
+                .unwrap();
+            assert_eq!(out.reply.body, expected.as_bytes());
+        }
+        assert_eq!(host.state()["counter"], 3u64.to_le_bytes().to_vec());
+    }
+
+    #[test]
+    fn signatures_are_checked_with_the_secret() {
+        let mut host = MockHost::new().secret("signing-key", "k");
+        let body = b"{}".to_vec();
+        let hex: String = mac(Algorithm::HmacSha256, b"k", &body)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let ok = host
+            .ingest::<Chaos>(
+                Request::new("POST", "/signed")
+                    .with_header("X-Signature", &hex)
+                    .with_body(body.clone()),
+            )
+            .unwrap();
+        assert_eq!(ok.reply.body, b"signed");
+        let bad = host.ingest::<Chaos>(
+            Request::new("POST", "/signed")
+                .with_header("x-signature", "00")
+                .with_body(body),
+        );
+        assert!(matches!(bad, Err(IngestError::Unauthorized(_))));
+    }
+
+    #[test]
+    fn config_falls_back_to_nothing_without_a_default() {
+        let mut host = MockHost::new().config("greeting", "moi");
+        let out = host
+            .ingest::<Chaos>(Request::new("POST", "/config"))
+            .unwrap();
+        assert_eq!(out.reply.body, b"moi");
+        let out = MockHost::new()
+            .ingest::<Chaos>(Request::new("POST", "/config"))
+            .unwrap();
+        assert_eq!(out.reply.body, b"none");
+    }
+}

@@ -1,0 +1,162 @@
+//! Drives the real `leadhost` binary: starts `leadhost serve` on a loopback
+//! port with a real SQLite file, and runs CLI commands against it.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_leadhost");
+pub const ADMIN_KEY: &str = "lha_test_admin_key";
+
+/// The workspace root.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// A fixture file's text.
+pub fn fixture(path: &str) -> String {
+    std::fs::read_to_string(root().join("tests/fixtures").join(path))
+        .unwrap_or_else(|e| panic!("fixture {path}: {e}"))
+}
+
+/// A running `leadhost serve`, killed when dropped.
+pub struct Server {
+    pub url: String,
+    child: Child,
+}
+
+impl Server {
+    /// Starts the binary on `data_dir` with extra arguments and waits until it listens.
+    pub fn start(data_dir: &Path, extra: &[&str]) -> Server {
+        let mut child = Command::new(BIN)
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--admin-key",
+                ADMIN_KEY,
+                "--data-dir",
+            ])
+            .arg(data_dir)
+            .args(extra)
+            .env("RUST_LOG", "error")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("the leadhost binary starts");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("the server prints its address");
+        let url = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .to_string();
+        Server { url, child }
+    }
+
+    /// Kills the process at once (no graceful shutdown): what was
+    /// acknowledged must survive this.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Whether the process is still running.
+    pub fn alive(&mut self) -> bool {
+        self.child.try_wait().map(|s| s.is_none()).unwrap_or(false)
+    }
+
+    /// Runs a CLI command against this server with the admin key.
+    pub fn cli(&self, args: &[&str]) -> Output {
+        Command::new(BIN)
+            .args(args)
+            .env("LEADHOST_URL", &self.url)
+            .env("LEADHOST_ADMIN_KEY", ADMIN_KEY)
+            .env("RUST_LOG", "warn")
+            .output()
+            .expect("the CLI runs")
+    }
+
+    /// Runs a CLI command and returns its stdout, failing on a non-zero exit.
+    pub fn cli_ok(&self, args: &[&str]) -> String {
+        let out = self.cli(args);
+        assert!(
+            out.status.success(),
+            "leadhost {args:?} failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Creates a tenant through the CLI and returns its API key.
+    pub fn tenant(&self, name: &str) -> String {
+        let out = self.cli_ok(&["tenant", "create", name]);
+        out.lines()
+            .find_map(|l| l.strip_prefix("api key (shown once): "))
+            .unwrap_or_else(|| panic!("no key in {out:?}"))
+            .to_string()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A blocking HTTP client with a sane timeout.
+pub fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("client")
+}
+
+/// A header's value parsed, or the default.
+pub fn header<T: std::str::FromStr + Default>(r: &reqwest::Response, name: &str) -> T {
+    r.headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_default()
+}
+
+/// Every touchpoint of a tenant, through the paged API, `limit` per page.
+pub async fn all_touchpoints(
+    server: &Server,
+    key: &str,
+    tenant: &str,
+    limit: u32,
+) -> Vec<serde_json::Value> {
+    let mut out = Vec::new();
+    let mut after = None;
+    loop {
+        let mut url = format!(
+            "{}/v1/tenants/{tenant}/touchpoints?limit={limit}",
+            server.url
+        );
+        if let Some(a) = after {
+            url.push_str(&format!("&after={a}"));
+        }
+        let page: serde_json::Value = http()
+            .get(url)
+            .bearer_auth(key)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        out.extend(page["items"].as_array().cloned().unwrap_or_default());
+        match page["next"].as_i64() {
+            Some(n) => after = Some(n),
+            None => return out,
+        }
+    }
+}
