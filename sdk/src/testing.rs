@@ -5,6 +5,10 @@
 //! granted, outbound requests only to granted hosts, secrets substituted into
 //! `{{secret:NAME}}` header placeholders.
 //!
+//! The harness exists on native targets only (a component has the real host).
+//! Integration tests of a plugin crate that is also linted for
+//! `wasm32-wasip2` start with `#![cfg(not(target_arch = "wasm32"))]`.
+//!
 //! ```ignore
 //! let mut host = MockHost::new().secret("write-key", "abc");
 //! let out = host.ingest::<Web>(Request::new("POST", "/v1/track").with_body(body));
@@ -264,29 +268,6 @@ fn granted(grants: &[String], authority: &str, https: bool) -> bool {
     })
 }
 
-fn substitute_secrets(
-    value: &str,
-    secrets: &BTreeMap<String, Vec<u8>>,
-) -> Result<String, HttpError> {
-    let mut out = String::new();
-    let mut rest = value;
-    while let Some(start) = rest.find("{{secret:") {
-        out.push_str(&rest[..start]);
-        let after = &rest[start + 9..];
-        let end = after
-            .find("}}")
-            .ok_or_else(|| HttpError::Invalid("unterminated {{secret:…}} placeholder".into()))?;
-        let name = &after[..end];
-        let secret = secrets
-            .get(name)
-            .ok_or_else(|| HttpError::Invalid(format!("no secret named {name:?}")))?;
-        out.push_str(&String::from_utf8_lossy(secret));
-        rest = &after[end + 2..];
-    }
-    out.push_str(rest);
-    Ok(out)
-}
-
 pub(crate) fn http_send(mut request: OutboundRequest) -> Result<OutboundResponse, HttpError> {
     with(|h| {
         let parts = crate::http::split_url(&request.url)?;
@@ -297,7 +278,10 @@ pub(crate) fn http_send(mut request: OutboundRequest) -> Result<OutboundResponse
             )));
         }
         for (_, value) in request.headers.iter_mut() {
-            *value = substitute_secrets(value, &h.secrets)?;
+            *value = leadhost_core::signature::fill_secret_placeholders(value, |name| {
+                h.secrets.get(name).map(Vec::as_slice)
+            })
+            .map_err(|e| HttpError::Invalid(e.to_string()))?;
         }
         let response = h
             .routes
@@ -327,17 +311,5 @@ mod tests {
         assert!(!granted(&g, "hooks.test:8080", false));
         assert!(!granted(&g, "evil.com", true));
         assert!(!granted(&g, "api.example.com.evil.com", true));
-    }
-
-    #[test]
-    fn secret_placeholders_are_filled() {
-        let mut s = BTreeMap::new();
-        s.insert("key".to_string(), b"s3cr3t".to_vec());
-        assert_eq!(
-            substitute_secrets("Bearer {{secret:key}}", &s).unwrap(),
-            "Bearer s3cr3t"
-        );
-        assert!(substitute_secrets("{{secret:nope}}", &s).is_err());
-        assert!(substitute_secrets("{{secret:key", &s).is_err());
     }
 }

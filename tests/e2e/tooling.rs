@@ -27,6 +27,10 @@ fn plugin_check_accepts_the_first_party_plugins_and_rejects_another_world() {
         assert!(ok, "{out}");
         assert!(out.contains(&format!("✓ {}", bundled.name)), "{out}");
         assert!(out.contains("leadhost:channel@0.1.0"), "{out}");
+        assert!(
+            out.contains("contract=leadhost:channel@0.1.0;sdk=0.1.0"),
+            "{out}"
+        );
     }
     let (ok, out) = check(std::path::Path::new(
         leadhost_plugins::test_plugins::FOREIGN,

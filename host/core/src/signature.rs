@@ -41,6 +41,42 @@ pub fn verify(algorithm: MacAlgorithm, key: &[u8], message: &[u8], signature: &[
     constant_time_eq(&mac(algorithm, key, message), signature)
 }
 
+/// Why a `{{secret:NAME}}` placeholder could not be filled.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PlaceholderError {
+    /// `{{secret:` without its closing `}}`.
+    #[error("an unterminated {{{{secret:…}}}} placeholder")]
+    Unterminated,
+    /// No secret of that name (or not text).
+    #[error("no usable secret named {0:?}")]
+    Unknown(String),
+}
+
+/// Fills the `{{secret:NAME}}` placeholders of a header value with the
+/// secrets `lookup` finds; the host does this after the plugin let go of the
+/// request, so the plugin never holds the bytes.
+pub fn fill_secret_placeholders<'a>(
+    value: &str,
+    lookup: impl Fn(&str) -> Option<&'a [u8]>,
+) -> Result<String, PlaceholderError> {
+    const OPEN: &str = "{{secret:";
+    let mut out = String::new();
+    let mut rest = value;
+    while let Some(start) = rest.find(OPEN) {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + OPEN.len()..];
+        let end = after.find("}}").ok_or(PlaceholderError::Unterminated)?;
+        let name = &after[..end];
+        let secret = lookup(name)
+            .and_then(|s| std::str::from_utf8(s).ok())
+            .ok_or_else(|| PlaceholderError::Unknown(name.to_string()))?;
+        out.push_str(secret);
+        rest = &after[end + 2..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -78,6 +114,27 @@ mod tests {
             b"what do ya want for nothing?",
             &m
         ));
+    }
+
+    #[test]
+    fn placeholders_are_filled_or_refused() {
+        let lookup = |name: &str| (name == "key").then_some(&b"s3cr3t"[..]);
+        assert_eq!(
+            fill_secret_placeholders("Bearer {{secret:key}}!", lookup),
+            Ok("Bearer s3cr3t!".into())
+        );
+        assert_eq!(
+            fill_secret_placeholders("plain", lookup),
+            Ok("plain".into())
+        );
+        assert_eq!(
+            fill_secret_placeholders("{{secret:nope}}", lookup),
+            Err(PlaceholderError::Unknown("nope".into()))
+        );
+        assert_eq!(
+            fill_secret_placeholders("{{secret:key", lookup),
+            Err(PlaceholderError::Unterminated)
+        );
     }
 
     #[test]

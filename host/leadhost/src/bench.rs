@@ -13,7 +13,7 @@ use serde_json::json;
 
 use crate::client::{ServerArgs, call};
 use crate::server::{LocalServer, ServerConfig};
-use crate::traffic::iso;
+use crate::traffic::{iso, post_segment};
 
 #[derive(Subcommand)]
 pub enum BenchCommand {
@@ -240,7 +240,7 @@ async fn ingest(
     let client = reqwest::Client::new();
     let queue = Arc::new(std::sync::Mutex::new(bodies.into_iter()));
     let started = Instant::now();
-    let mut tasks = tokio::task::JoinSet::new();
+    let mut tasks = tokio::task::JoinSet::<anyhow::Result<_>>::new();
     for _ in 0..concurrency.max(1) {
         let (client, url, queue) = (client.clone(), url.clone(), queue.clone());
         tasks.spawn(async move {
@@ -249,20 +249,7 @@ async fn ingest(
                 let next = queue.lock().unwrap_or_else(|p| p.into_inner()).next();
                 let Some(body) = next else { break };
                 let t = Instant::now();
-                let response = client
-                    .post(&url)
-                    .basic_auth("bench", Some(""))
-                    .header("content-type", "application/json")
-                    .body(body)
-                    .send()
-                    .await?;
-                if !response.status().is_success() {
-                    bail!(
-                        "refused: {} {}",
-                        response.status(),
-                        response.text().await.unwrap_or_default()
-                    );
-                }
+                post_segment(&client, &url, "bench", body).await?;
                 latencies.push(t.elapsed());
             }
             Ok(latencies)

@@ -6,14 +6,14 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Value, json};
 
 use crate::client::{ServerArgs, call};
 use crate::server::{LocalServer, ServerConfig};
-use crate::traffic::{Seeded, batches, journey};
+use crate::traffic::{Seeded, batches, count_header, journey, post_segment};
 
 #[derive(Args)]
 pub struct DemoArgs {
@@ -92,7 +92,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let client = reqwest::Client::new();
     let url = format!("{}/ingest/acme/website/v1/batch", server.url);
     let stored = Arc::new(AtomicU64::new(0));
-    let mut tasks = tokio::task::JoinSet::new();
+    let mut tasks = tokio::task::JoinSet::<anyhow::Result<_>>::new();
     let per_task = bodies.len().div_ceil(4);
     for chunk in bodies.chunks(per_task.max(1)) {
         let (client, url, bar, stored) = (client.clone(), url.clone(), bar.clone(), stored.clone());
@@ -102,22 +102,11 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
                 let n = serde_json::from_str::<Value>(&body)?["batch"]
                     .as_array()
                     .map_or(0, Vec::len);
-                let response = client
-                    .post(&url)
-                    .basic_auth(WRITE_KEY, Some(""))
-                    .header("content-type", "application/json")
-                    .body(body)
-                    .send()
-                    .await?;
-                if !response.status().is_success() {
-                    bail!(
-                        "batch refused: {} {}",
-                        response.status(),
-                        response.text().await.unwrap_or_default()
-                    );
-                }
-                let s: u64 = header(&response, "x-leadhost-stored");
-                stored.fetch_add(s, Ordering::Relaxed);
+                let response = post_segment(&client, &url, WRITE_KEY, body).await?;
+                stored.fetch_add(
+                    count_header(&response, "x-leadhost-stored"),
+                    Ordering::Relaxed,
+                );
                 bar.inc(n as u64);
             }
             Ok(())
@@ -131,14 +120,8 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     // A client retrying what it already sent: nothing is counted twice.
     let mut duplicates = 0;
     for body in bodies.iter().take(3) {
-        let response = client
-            .post(&url)
-            .basic_auth(WRITE_KEY, Some(""))
-            .header("content-type", "application/json")
-            .body(body.clone())
-            .send()
-            .await?;
-        duplicates += header::<u64>(&response, "x-leadhost-duplicates");
+        let response = post_segment(&client, &url, WRITE_KEY, body.clone()).await?;
+        duplicates += count_header(&response, "x-leadhost-duplicates");
     }
     // And a client with the wrong key.
     let refused = client
@@ -217,14 +200,6 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     server.stop().await.context("stopping the demo server")?;
     println!("\nDone. Try it yourself: `cargo run -p leadhost -- serve`, then see the README.");
     Ok(())
-}
-
-fn header<T: std::str::FromStr + Default>(r: &reqwest::Response, name: &str) -> T {
-    r.headers()
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_default()
 }
 
 async fn fetch_all(api: &ServerArgs) -> anyhow::Result<Vec<Value>> {

@@ -225,6 +225,7 @@ fn check(file: &std::path::Path, as_json: bool) -> anyhow::Result<std::process::
                 "digest": report.digest,
                 "manifest": m,
                 "imports": report.imports,
+                "sdk_stamp": report.sdk_stamp,
                 "problems": report.problems,
             })
         );
@@ -233,6 +234,13 @@ fn check(file: &std::path::Path, as_json: bool) -> anyhow::Result<std::process::
         println!("{mark} {} {} ({})", m.name, m.version, file.display());
         println!("  contract:     {}", report.contract);
         println!("  sha256:       {}", report.digest);
+        println!(
+            "  built with:   {}",
+            report
+                .sdk_stamp
+                .as_deref()
+                .unwrap_or("another toolchain (no leadhost-sdk stamp)")
+        );
         println!("  description:  {}", m.description);
         let ops: Vec<&str> = [
             (m.operations.ingest, "ingest"),

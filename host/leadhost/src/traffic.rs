@@ -244,6 +244,40 @@ pub fn batches(events: &[Value], size: usize) -> Vec<String> {
         .collect()
 }
 
+/// Posts one Segment body with the write key in basic auth, as Segment's
+/// libraries do. A refusal is an error carrying the server's words.
+pub async fn post_segment(
+    client: &reqwest::Client,
+    url: &str,
+    write_key: &str,
+    body: String,
+) -> anyhow::Result<reqwest::Response> {
+    let response = client
+        .post(url)
+        .basic_auth(write_key, Some(""))
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await?;
+    if !response.status().is_success() {
+        anyhow::bail!(
+            "refused: {} {}",
+            response.status(),
+            response.text().await.unwrap_or_default()
+        );
+    }
+    Ok(response)
+}
+
+/// A numeric response header such as `x-leadhost-stored`, 0 when absent.
+pub fn count_header(r: &reqwest::Response, name: &str) -> u64 {
+    r.headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -153,6 +153,8 @@ pub struct CheckReport {
     pub imports: Vec<String>,
     /// SHA-256 of the component.
     pub digest: String,
+    /// The `leadhost-sdk` stamp (`contract=…;sdk=…`), when the Rust SDK built it.
+    pub sdk_stamp: Option<String>,
     /// Problems with the manifest; empty when it fits.
     pub problems: Vec<String>,
 }
@@ -265,6 +267,7 @@ impl Runtime {
             manifest: plugin.manifest.clone(),
             imports: plugin.imports.clone(),
             digest: plugin.digest.clone(),
+            sdk_stamp: sdk_stamp(wasm),
             problems,
         })
     }
@@ -399,6 +402,20 @@ fn check_output(out: w::Ingested) -> Result<Ingested, InvokeError> {
             body: out.reply.body,
         },
     })
+}
+
+/// The `leadhost-sdk` custom section the Rust SDK writes into the core
+/// module, if any.
+fn sdk_stamp(wasm: &[u8]) -> Option<String> {
+    wasmparser::Parser::new(0)
+        .parse_all(wasm)
+        .filter_map(Result::ok)
+        .find_map(|payload| match payload {
+            wasmparser::Payload::CustomSection(c) if c.name() == "leadhost-sdk" => {
+                Some(String::from_utf8_lossy(c.data()).into_owned())
+            }
+            _ => None,
+        })
 }
 
 fn empty_manifest() -> Manifest {

@@ -199,6 +199,17 @@ fn config_defaults_and_secrets_stay_on_the_host() {
     assert_eq!(refused.status, 503, "no secret configured: {refused:?}");
 }
 
+#[test]
+fn no_filesystem_environment_or_sockets_without_grants() {
+    let rt = runtime();
+    let chaos = load(&rt, test_plugins::CHAOS);
+    let b = Arc::new(binding("escape"));
+    assert_eq!(
+        reply_text(&rt, &chaos, &b, "/escape"),
+        Ok("fs:denied file:denied env:0 args:0 socket:denied".into())
+    );
+}
+
 #[derive(Default)]
 struct MemoryState(Mutex<BTreeMap<String, Vec<u8>>>);
 

@@ -154,13 +154,7 @@ async fn ingest(
         runtime.ingest(&plugin, &binding, request)
     })
     .await
-    .map_err(|e| {
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "host-error",
-            e.to_string(),
-        )
-    })?;
+    .map_err(host_error)?;
 
     let ingested = match answer {
         Ok(Ok(ingested)) => ingested,
@@ -173,13 +167,7 @@ async fn ingest(
 
     let mut rows = Vec::with_capacity(ingested.touchpoints.len());
     for t in &ingested.touchpoints {
-        let document = serde_json::to_string(t).map_err(|e| {
-            ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "host-error",
-                e.to_string(),
-            )
-        })?;
+        let document = serde_json::to_string(t).map_err(host_error)?;
         rows.push(NewTouchpoint {
             external_id: t.external_id.clone(),
             occurred_at: t.occurred_at,
@@ -204,13 +192,7 @@ async fn ingest(
     let mut response = Response::builder()
         .status(StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK))
         .body(Body::from(reply.body))
-        .map_err(|e| {
-            ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "host-error",
-                e.to_string(),
-            )
-        })?;
+        .map_err(host_error)?;
     let out = response.headers_mut();
     for (name, value) in reply.headers {
         if let (Ok(n), Ok(v)) = (
@@ -223,6 +205,15 @@ async fn ingest(
     out.insert("x-leadhost-stored", receipt.stored.into());
     out.insert("x-leadhost-duplicates", receipt.duplicates.into());
     Ok(response.into_response())
+}
+
+/// A failure of the host itself around the call.
+fn host_error(e: impl std::fmt::Display) -> ApiError {
+    ApiError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "host-error",
+        e.to_string(),
+    )
 }
 
 /// Decompresses a gzip body, refusing one that inflates past `limit`.
@@ -261,9 +252,7 @@ fn invoke_error(e: InvokeError) -> ApiError {
         InvokeError::Busy => {
             ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", message).retry_after(1)
         }
-        InvokeError::Host(_) => {
-            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "host-error", message)
-        }
+        InvokeError::Host(_) => host_error(message),
         _ => ApiError::new(StatusCode::BAD_GATEWAY, "plugin-failed", message),
     }
 }

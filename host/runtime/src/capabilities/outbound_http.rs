@@ -54,25 +54,6 @@ type SendFuture = Box<
         > + Send,
 >;
 
-/// Fills `{{secret:NAME}}` placeholders. Unknown names fail the request.
-fn fill_secrets(value: &str, binding: &Binding) -> Option<String> {
-    if !value.contains("{{secret:") {
-        return Some(value.to_string());
-    }
-    let mut out = String::new();
-    let mut rest = value;
-    while let Some(start) = rest.find("{{secret:") {
-        out.push_str(&rest[..start]);
-        let after = &rest[start + "{{secret:".len()..];
-        let end = after.find("}}")?;
-        let secret = binding.secrets.get(&after[..end])?;
-        out.push_str(std::str::from_utf8(secret).ok()?);
-        rest = &after[end + 2..];
-    }
-    out.push_str(rest);
-    Some(out)
-}
-
 /// Why the gate stopped a request, for the log.
 fn denied(binding: &Binding, destination: &str, why: &str, error: Error) -> SendFuture {
     tracing::warn!(
@@ -141,7 +122,11 @@ impl WasiHttpHooks for OutboundGate {
             if !text.contains("{{secret:") {
                 continue;
             }
-            let filled = fill_secrets(text, &binding).and_then(|v| v.parse().ok());
+            let filled = leadhost_core::signature::fill_secret_placeholders(text, |name| {
+                binding.secrets.get(name).map(Vec::as_slice)
+            })
+            .ok()
+            .and_then(|v| v.parse().ok());
             match filled {
                 Some(v) => *value = v,
                 None => {

@@ -124,6 +124,24 @@ impl Connector for Chaos {
                 ok("signed")
             }
             "/config" => ok(&config::get("greeting").unwrap_or_else(|| "none".into())),
+            "/escape" => {
+                // What a plugin can reach without grants: nothing.
+                let fs = match std::fs::read_dir("/") {
+                    Ok(_) => "fs:open",
+                    Err(_) => "fs:denied",
+                };
+                let file = match std::fs::read("/etc/passwd") {
+                    Ok(_) => "file:open",
+                    Err(_) => "file:denied",
+                };
+                let env = format!("env:{}", std::env::vars().count());
+                let args = format!("args:{}", std::env::args().count());
+                let socket = match std::net::TcpStream::connect("127.0.0.1:80") {
+                    Ok(_) => "socket:open",
+                    Err(_) => "socket:denied",
+                };
+                ok(&format!("{fs} {file} {env} {args} {socket}"))
+            }
             other => return Err(IngestError::NotFound(format!("no such chaos: {other}"))),
         };
         Ok(Ingested {
