@@ -156,6 +156,8 @@ pub mod secrets {
         HmacSha256,
         HmacSha1,
         HmacSha512,
+        /// ECDSA P-256 / SHA-256; the secret is the sender's public key.
+        EcdsaP256Sha256,
     }
 
     /// Why a secret could not be used.
@@ -210,8 +212,9 @@ pub mod secrets {
             }
         }
 
-        /// Whether `signature` is the MAC of `message` under this secret
-        /// (constant-time comparison).
+        /// Whether `signature` is valid for `message` under this secret: the
+        /// MAC for HMAC (constant-time comparison), or an ECDSA signature
+        /// checked with the public key stored as the secret.
         pub fn verify(&self, algorithm: Algorithm, message: &[u8], signature: &[u8]) -> bool {
             #[cfg(target_arch = "wasm32")]
             {
@@ -220,6 +223,7 @@ pub mod secrets {
                     Algorithm::HmacSha256 => W::HmacSha256,
                     Algorithm::HmacSha1 => W::HmacSha1,
                     Algorithm::HmacSha512 => W::HmacSha512,
+                    Algorithm::EcdsaP256Sha256 => W::EcdsaP256Sha256,
                 };
                 self.handle.verify(algorithm, message, signature)
             }

@@ -217,19 +217,25 @@ pub(crate) fn secret_exists(name: &str) -> Result<(), SecretError> {
     })
 }
 
-fn core_algorithm(algorithm: Algorithm) -> leadhost_core::signature::MacAlgorithm {
-    use leadhost_core::signature::MacAlgorithm as M;
+fn core_algorithm(algorithm: Algorithm) -> leadhost_core::signature::SignatureAlgorithm {
+    use leadhost_core::signature::{MacAlgorithm as M, SignatureAlgorithm as S};
     match algorithm {
-        Algorithm::HmacSha256 => M::HmacSha256,
-        Algorithm::HmacSha1 => M::HmacSha1,
-        Algorithm::HmacSha512 => M::HmacSha512,
+        Algorithm::HmacSha256 => S::Mac(M::HmacSha256),
+        Algorithm::HmacSha1 => S::Mac(M::HmacSha1),
+        Algorithm::HmacSha512 => S::Mac(M::HmacSha512),
+        Algorithm::EcdsaP256Sha256 => S::EcdsaP256Sha256,
     }
 }
 
 /// The MAC of `message` under `key`: what the host computes for `verify`.
-/// Use it in tests to sign payloads the way a provider would.
+/// Use it in tests to sign payloads the way a provider would. ECDSA has no
+/// MAC: sign with a private key in the test instead (the `p256` crate).
 pub fn mac(algorithm: Algorithm, key: &[u8], message: &[u8]) -> Vec<u8> {
-    leadhost_core::signature::mac(core_algorithm(algorithm), key, message)
+    use leadhost_core::signature::SignatureAlgorithm as S;
+    match core_algorithm(algorithm) {
+        S::Mac(m) => leadhost_core::signature::mac(m, key, message),
+        S::EcdsaP256Sha256 => panic!("mac(): ECDSA is a signature, not a MAC"),
+    }
 }
 
 pub(crate) fn secret_verify(
@@ -239,9 +245,12 @@ pub(crate) fn secret_verify(
     signature: &[u8],
 ) -> bool {
     with(|h| match h.secrets.get(name) {
-        Some(key) => {
-            leadhost_core::signature::verify(core_algorithm(algorithm), key, message, signature)
-        }
+        Some(key) => leadhost_core::signature::verify_signature(
+            core_algorithm(algorithm),
+            key,
+            message,
+            signature,
+        ),
         None => false,
     })
 }

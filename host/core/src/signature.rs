@@ -31,6 +31,63 @@ pub fn mac(algorithm: MacAlgorithm, key: &[u8], message: &[u8]) -> Vec<u8> {
     }
 }
 
+/// Every algorithm the host checks signatures with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignatureAlgorithm {
+    /// An HMAC: the secret is the shared key.
+    Mac(MacAlgorithm),
+    /// ECDSA on P-256 with SHA-256: the secret is the sender's public key.
+    EcdsaP256Sha256,
+}
+
+/// Whether `signature` is valid for `message` under `key`.
+pub fn verify_signature(
+    algorithm: SignatureAlgorithm,
+    key: &[u8],
+    message: &[u8],
+    signature: &[u8],
+) -> bool {
+    match algorithm {
+        SignatureAlgorithm::Mac(mac_algorithm) => verify(mac_algorithm, key, message, signature),
+        SignatureAlgorithm::EcdsaP256Sha256 => verify_ecdsa_p256(key, message, signature),
+    }
+}
+
+/// Reads a P-256 public key given as PEM, base64 DER, DER or SEC1 bytes.
+pub fn p256_public_key(key: &[u8]) -> Option<p256::ecdsa::VerifyingKey> {
+    use base64::Engine;
+    use p256::ecdsa::VerifyingKey;
+    use p256::pkcs8::DecodePublicKey;
+    if let Ok(text) = std::str::from_utf8(key) {
+        let text = text.trim();
+        if text.starts_with("-----BEGIN") {
+            return VerifyingKey::from_public_key_pem(text).ok();
+        }
+        if let Ok(der) = base64::engine::general_purpose::STANDARD.decode(text) {
+            return VerifyingKey::from_public_key_der(&der)
+                .ok()
+                .or_else(|| VerifyingKey::from_sec1_bytes(&der).ok());
+        }
+    }
+    VerifyingKey::from_public_key_der(key)
+        .ok()
+        .or_else(|| VerifyingKey::from_sec1_bytes(key).ok())
+}
+
+fn verify_ecdsa_p256(key: &[u8], message: &[u8], signature: &[u8]) -> bool {
+    use p256::ecdsa::Signature;
+    use p256::ecdsa::signature::Verifier;
+    let Some(key) = p256_public_key(key) else {
+        return false;
+    };
+    let Ok(signature) =
+        Signature::from_der(signature).or_else(|_| Signature::from_slice(signature))
+    else {
+        return false;
+    };
+    key.verify(message, &signature).is_ok()
+}
+
 /// Compares in time that depends only on the lengths.
 pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
@@ -113,6 +170,39 @@ mod tests {
             b"jefe",
             b"what do ya want for nothing?",
             &m
+        ));
+    }
+
+    #[test]
+    fn ecdsa_p256_signatures_verify_with_the_public_key_in_any_encoding() {
+        use base64::Engine;
+        use p256::ecdsa::signature::Signer;
+        use p256::ecdsa::{Signature, SigningKey};
+        use p256::pkcs8::{EncodePublicKey, LineEnding};
+        let signing = SigningKey::from_slice(&[7u8; 32]).unwrap();
+        let public = signing.verifying_key();
+        let message = b"1700000000[{\"event\":\"open\"}]";
+        let signature: Signature = signing.sign(message);
+        let der_sig = signature.to_der();
+        let pem = public.to_public_key_pem(LineEnding::LF).unwrap();
+        let der = public.to_public_key_der().unwrap();
+        let b64 = base64::engine::general_purpose::STANDARD.encode(der.as_bytes());
+        let ecdsa = SignatureAlgorithm::EcdsaP256Sha256;
+        for key in [pem.as_bytes(), der.as_bytes(), b64.as_bytes()] {
+            assert!(verify_signature(ecdsa, key, message, der_sig.as_bytes()));
+            assert!(verify_signature(ecdsa, key, message, &signature.to_bytes()));
+            assert!(!verify_signature(
+                ecdsa,
+                key,
+                b"tampered",
+                der_sig.as_bytes()
+            ));
+        }
+        assert!(!verify_signature(
+            ecdsa,
+            b"not a key",
+            message,
+            der_sig.as_bytes()
         ));
     }
 

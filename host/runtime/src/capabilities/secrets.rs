@@ -2,7 +2,7 @@
 //! secret and gets a handle; the host checks signatures with the bytes, which
 //! never enter the guest.
 
-use leadhost_core::signature::{self, MacAlgorithm};
+use leadhost_core::signature::{self, MacAlgorithm, SignatureAlgorithm};
 use wasmtime::component::{HasSelf, Linker, Resource};
 
 use super::Invocation;
@@ -17,11 +17,12 @@ pub(crate) fn add_to_linker(linker: &mut Linker<Invocation>) -> wasmtime::Result
     secrets::add_to_linker::<_, HasSelf<Invocation>>(linker, |s| s)
 }
 
-fn core_algorithm(algorithm: Algorithm) -> MacAlgorithm {
+fn core_algorithm(algorithm: Algorithm) -> SignatureAlgorithm {
     match algorithm {
-        Algorithm::HmacSha256 => MacAlgorithm::HmacSha256,
-        Algorithm::HmacSha1 => MacAlgorithm::HmacSha1,
-        Algorithm::HmacSha512 => MacAlgorithm::HmacSha512,
+        Algorithm::HmacSha256 => SignatureAlgorithm::Mac(MacAlgorithm::HmacSha256),
+        Algorithm::HmacSha1 => SignatureAlgorithm::Mac(MacAlgorithm::HmacSha1),
+        Algorithm::HmacSha512 => SignatureAlgorithm::Mac(MacAlgorithm::HmacSha512),
+        Algorithm::EcdsaP256Sha256 => SignatureAlgorithm::EcdsaP256Sha256,
     }
 }
 
@@ -52,7 +53,7 @@ impl secrets::HostSecret for Invocation {
         signature: Vec<u8>,
     ) -> bool {
         self.secret_bytes(&handle).is_some_and(|key| {
-            signature::verify(core_algorithm(algorithm), key, &message, &signature)
+            signature::verify_signature(core_algorithm(algorithm), key, &message, &signature)
         })
     }
 
