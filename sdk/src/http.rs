@@ -148,11 +148,18 @@ fn wasi_send(request: OutboundRequest) -> Result<OutboundResponse, HttpError> {
     use crate::wit::wasi::io::streams::StreamError;
 
     let parts = split_url(&request.url)?;
-    let entries: Vec<(String, Vec<u8>)> = request
+    let mut entries: Vec<(String, Vec<u8>)> = request
         .headers
         .iter()
         .map(|(n, v)| (n.to_ascii_lowercase(), v.as_bytes().to_vec()))
         .collect();
+    // A known length, not chunked transfer: some providers insist on it.
+    if !request.body.is_empty() && !entries.iter().any(|(n, _)| n == "content-length") {
+        entries.push((
+            "content-length".into(),
+            request.body.len().to_string().into_bytes(),
+        ));
+    }
     let headers = Fields::from_list(&entries)
         .map_err(|e| HttpError::Invalid(format!("header rejected: {e:?}")))?;
     let outgoing = OutgoingRequest::new(headers);

@@ -4,5 +4,6 @@
 
 mod ingest;
 mod isolation;
+mod outbound;
 mod support;
 mod tooling;

@@ -40,7 +40,10 @@ impl Server {
             ])
             .arg(data_dir)
             .args(extra)
-            .env("RUST_LOG", "error")
+            .env(
+                "RUST_LOG",
+                std::env::var("E2E_LOG").unwrap_or_else(|_| "error".into()),
+            )
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -158,5 +161,76 @@ pub async fn all_touchpoints(
             Some(n) => after = Some(n),
             None => return out,
         }
+    }
+}
+
+/// A stand-in provider on loopback: answers requests from a script (the last
+/// answer repeats) and records each request's text.
+pub struct StandIn {
+    pub url: String,
+    seen: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl StandIn {
+    /// Starts it with answers of (status, extra header lines, body).
+    pub fn start(answers: Vec<(u16, &'static str, &'static str)>) -> StandIn {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let log = seen.clone();
+        std::thread::spawn(move || {
+            for (n, stream) in listener.incoming().enumerate() {
+                let Ok(mut stream) = stream else { continue };
+                let mut buf = vec![0u8; 65536];
+                let mut len = 0;
+                // Read the head, then as much body as content-length says.
+                while let Ok(k) = stream.read(&mut buf[len..]) {
+                    if k == 0 {
+                        break;
+                    }
+                    len += k;
+                    let text = String::from_utf8_lossy(&buf[..len]).to_string();
+                    if let Some(head_end) = text.find("\r\n\r\n") {
+                        let want = text[..head_end]
+                            .lines()
+                            .find_map(|l| {
+                                l.to_ascii_lowercase()
+                                    .strip_prefix("content-length:")
+                                    .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                            })
+                            .unwrap_or(0);
+                        let chunked = text[..head_end]
+                            .to_ascii_lowercase()
+                            .contains("transfer-encoding: chunked");
+                        if (chunked && text.ends_with("0\r\n\r\n"))
+                            || (!chunked && len >= head_end + 4 + want)
+                        {
+                            break;
+                        }
+                    }
+                }
+                log.lock()
+                    .unwrap()
+                    .push(String::from_utf8_lossy(&buf[..len]).into_owned());
+                let (status, headers, body) = answers[n.min(answers.len() - 1)];
+                let reply = format!(
+                    "HTTP/1.1 {status} X\r\ncontent-length: {}\r\nconnection: close\r\n{headers}\r\n{body}",
+                    body.len()
+                );
+                let _ = stream.write_all(reply.as_bytes());
+            }
+        });
+        StandIn { url, seen }
+    }
+
+    /// The requests received so far.
+    pub fn requests(&self) -> Vec<String> {
+        self.seen.lock().unwrap().clone()
+    }
+
+    /// Its `host:port`.
+    pub fn authority(&self) -> &str {
+        self.url.trim_start_matches("http://")
     }
 }

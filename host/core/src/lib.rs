@@ -6,6 +6,7 @@
 
 pub mod grants;
 pub mod manifest;
+pub mod message;
 pub mod signature;
 pub mod touchpoint;
 
@@ -13,4 +14,5 @@ pub use grants::{HostGrant, HostGrantError, any_covers, is_private};
 pub use manifest::{
     Capabilities, ConfigField, ConfigType, Manifest, ManifestProblem, Operations, SecretField,
 };
+pub use message::{DeliveryOutcome, Message, MessageProblem, RejectionReason};
 pub use touchpoint::*;

@@ -100,6 +100,49 @@ pub enum ManifestProblem {
     /// An outbound host pattern is malformed.
     #[error("outbound host {0}")]
     BadHost(#[from] crate::grants::HostGrantError),
+    /// `{config:KEY}` names no configuration field of type url.
+    #[error("outbound host {0:?} must name a configuration field of type url")]
+    BadHostReference(String),
+}
+
+/// The configuration key of an outbound host entry `{config:KEY}`: the
+/// connector calls whatever host the operator configures under KEY.
+pub fn config_reference(host: &str) -> Option<&str> {
+    host.strip_prefix("{config:")?.strip_suffix('}')
+}
+
+/// The `host[:port]` of an absolute http(s) URL.
+pub fn url_authority(url: &str) -> Option<&str> {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))?;
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let authority = &rest[..end];
+    (!authority.is_empty()).then_some(authority)
+}
+
+impl Manifest {
+    /// The outbound hosts this connector asks for, with `{config:KEY}`
+    /// entries resolved against `config` (the operator's values, else the
+    /// defaults). Entries that resolve to nothing are left out.
+    pub fn requested_hosts(
+        &self,
+        config: &std::collections::BTreeMap<String, String>,
+    ) -> Vec<String> {
+        self.capabilities
+            .outbound_hosts
+            .iter()
+            .filter_map(|h| match config_reference(h) {
+                None => Some(h.clone()),
+                Some(key) => config
+                    .get(key)
+                    .map(String::as_str)
+                    .or_else(|| self.default_of(key))
+                    .and_then(url_authority)
+                    .map(str::to_string),
+            })
+            .collect()
+    }
 }
 
 /// Whether `s` is lower-case kebab: `[a-z0-9][a-z0-9-]*`, at most 63 bytes.
@@ -187,8 +230,21 @@ impl Manifest {
             }
         }
         for host in &self.capabilities.outbound_hosts {
-            if let Err(e) = crate::grants::HostGrant::parse(host) {
-                out.push(e.into());
+            match config_reference(host) {
+                Some(key) => {
+                    let is_url = self
+                        .config
+                        .iter()
+                        .any(|c| c.name == key && c.value_type == ConfigType::Url);
+                    if !is_url {
+                        out.push(ManifestProblem::BadHostReference(host.clone()));
+                    }
+                }
+                None => {
+                    if let Err(e) = crate::grants::HostGrant::parse(host) {
+                        out.push(e.into());
+                    }
+                }
             }
         }
         out
@@ -237,6 +293,37 @@ mod tests {
     fn a_good_manifest_has_no_problems() {
         assert_eq!(valid().problems(), vec![]);
         assert_eq!(valid().default_of("max-batch-bytes"), Some("512000"));
+    }
+
+    #[test]
+    fn config_references_resolve_to_the_configured_host() {
+        let mut m = valid();
+        m.config.push(ConfigField {
+            name: "base-url".into(),
+            description: "API".into(),
+            value_type: ConfigType::Url,
+            required: false,
+            default_value: Some("https://api.sendgrid.com".into()),
+        });
+        m.capabilities.outbound_hosts = vec!["api.sendgrid.com".into(), "{config:base-url}".into()];
+        assert_eq!(m.problems(), vec![]);
+        let mut config = std::collections::BTreeMap::new();
+        assert_eq!(
+            m.requested_hosts(&config),
+            vec!["api.sendgrid.com", "api.sendgrid.com"]
+        );
+        config.insert("base-url".into(), "http://127.0.0.1:9000/v3".into());
+        assert_eq!(
+            m.requested_hosts(&config),
+            vec!["api.sendgrid.com", "127.0.0.1:9000"]
+        );
+        m.capabilities.outbound_hosts = vec!["{config:max-batch-bytes}".into()];
+        assert_eq!(
+            m.problems(),
+            vec![ManifestProblem::BadHostReference(
+                "{config:max-batch-bytes}".into()
+            )]
+        );
     }
 
     #[test]

@@ -91,6 +91,50 @@ pub struct EnableArgs {
 }
 
 #[derive(Args)]
+pub struct DeliverArgs {
+    /// The tenant.
+    pub tenant: String,
+    /// The connector to send through.
+    pub connector: String,
+    /// The idempotency key: the same key is sent at most once.
+    #[arg(long)]
+    pub idempotency_key: String,
+    /// The recipient's email.
+    #[arg(long)]
+    pub to: Option<String>,
+    /// The recipient's user id on the channel.
+    #[arg(long)]
+    pub user_id: Option<String>,
+    /// The recipient's name.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// The subject.
+    #[arg(long)]
+    pub subject: Option<String>,
+    /// The plain-text body.
+    #[arg(long)]
+    pub text: String,
+    /// An HTML body.
+    #[arg(long)]
+    pub html: Option<String>,
+    /// Channel extras, NAME=VALUE (repeatable).
+    #[arg(long = "attr", value_name = "NAME=VALUE")]
+    pub attrs: Vec<String>,
+    #[command(flatten)]
+    pub server: ServerArgs,
+}
+
+#[derive(Args)]
+pub struct PollArgs {
+    /// The tenant.
+    pub tenant: String,
+    /// The connector to poll.
+    pub connector: String,
+    #[command(flatten)]
+    pub server: ServerArgs,
+}
+
+#[derive(Args)]
 pub struct TouchpointsArgs {
     /// The tenant.
     pub tenant: String,
@@ -262,6 +306,66 @@ pub async fn connector(cmd: ConnectorCommand) -> anyhow::Result<()> {
             }
         }
     }
+    Ok(())
+}
+
+pub async fn deliver(a: DeliverArgs) -> anyhow::Result<()> {
+    let other: Vec<Value> = pairs(&a.attrs, "attr")?
+        .into_iter()
+        .map(|(name, value)| json!({"name": name, "value": value}))
+        .collect();
+    let message = json!({
+        "idempotency_key": a.idempotency_key,
+        "recipient": {"email": a.to, "user_id": a.user_id},
+        "recipient_name": a.name,
+        "subject": a.subject,
+        "text": a.text,
+        "html": a.html,
+        "other": other,
+    });
+    let path = format!(
+        "/v1/tenants/{}/connectors/{}/deliveries",
+        a.tenant, a.connector
+    );
+    let v = call(&a.server, reqwest::Method::POST, &path, Some(message)).await?;
+    let d = &v["delivery"];
+    println!(
+        "{} {} after {} attempt(s){}{}{}",
+        d["idempotency_key"].as_str().unwrap_or("?"),
+        d["status"].as_str().unwrap_or("?"),
+        d["attempts"],
+        d["provider_id"]
+            .as_str()
+            .map(|p| format!(", provider id {p}"))
+            .unwrap_or_default(),
+        d["detail"]
+            .as_str()
+            .map(|p| format!(" ({p})"))
+            .unwrap_or_default(),
+        if v["duplicate"] == json!(true) {
+            "; already done, not sent again"
+        } else {
+            ""
+        },
+    );
+    Ok(())
+}
+
+pub async fn poll(a: PollArgs) -> anyhow::Result<()> {
+    let path = format!("/v1/tenants/{}/connectors/{}/poll", a.tenant, a.connector);
+    let v = call(&a.server, reqwest::Method::POST, &path, None).await?;
+    println!(
+        "{} page(s): {} stored, {} duplicates; cursor {}{}",
+        v["pages"],
+        v["stored"],
+        v["duplicates"],
+        v["cursor"],
+        if v["more"] == json!(true) {
+            "; more waiting"
+        } else {
+            ""
+        }
+    );
     Ok(())
 }
 

@@ -38,6 +38,10 @@ enum Command {
     Connector(client::ConnectorCommand),
     /// List the touchpoints that landed for a tenant (through a running server).
     Touchpoints(client::TouchpointsArgs),
+    /// Send a message through a connector; the idempotency key makes retries safe.
+    Deliver(client::DeliverArgs),
+    /// Pull new touchpoints from a connector that polls, from where it stopped.
+    Poll(client::PollArgs),
     /// Measure ingest throughput end to end and print the figures.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -144,6 +148,12 @@ fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             .map(|()| ExitCode::SUCCESS),
         Command::Touchpoints(args) => runtime()?
             .block_on(client::touchpoints(args))
+            .map(|()| ExitCode::SUCCESS),
+        Command::Deliver(args) => runtime()?
+            .block_on(client::deliver(args))
+            .map(|()| ExitCode::SUCCESS),
+        Command::Poll(args) => runtime()?
+            .block_on(client::poll(args))
             .map(|()| ExitCode::SUCCESS),
         Command::Bench(cmd) => runtime()?
             .block_on(bench::run(cmd))
@@ -295,4 +305,13 @@ fn check(file: &std::path::Path, as_json: bool) -> anyhow::Result<std::process::
     } else {
         ExitCode::FAILURE
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_command_line_is_well_formed() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
+    }
 }

@@ -146,6 +146,60 @@ pub mod v0_1_0 {
         }
     }
 
+    fn attrs_out(v: &[domain::Attribute]) -> Vec<w::Attribute> {
+        v.iter()
+            .map(|a| w::Attribute {
+                name: a.name.clone(),
+                value: a.value.clone(),
+            })
+            .collect()
+    }
+
+    impl From<&domain::Message> for w::Message {
+        fn from(m: &domain::Message) -> Self {
+            let i = &m.recipient;
+            w::Message {
+                idempotency_key: m.idempotency_key.clone(),
+                recipient: w::Identities {
+                    email: i.email.clone(),
+                    phone: i.phone.clone(),
+                    anonymous_id: i.anonymous_id.clone(),
+                    user_id: i.user_id.clone(),
+                    crm_id: i.crm_id.clone(),
+                    social_handle: i.social_handle.clone(),
+                    company_domain: i.company_domain.clone(),
+                    account_id: i.account_id.clone(),
+                },
+                recipient_name: m.recipient_name.clone(),
+                subject: m.subject.clone(),
+                text: m.text.clone(),
+                html: m.html.clone(),
+                content_id: m.content_id.clone(),
+                campaign: m.campaign.clone(),
+                other: attrs_out(&m.other),
+            }
+        }
+    }
+
+    enum_into!(w::RejectionReason => domain::RejectionReason {
+        UnreachableRecipient, OptedOut, ContentRefused, Misconfigured, Unsupported, Other
+    });
+
+    impl From<w::Delivery> for domain::DeliveryOutcome {
+        fn from(d: w::Delivery) -> Self {
+            match d {
+                w::Delivery::Accepted(provider_id) => {
+                    domain::DeliveryOutcome::Accepted { provider_id }
+                }
+                w::Delivery::RetryAfter(seconds) => domain::DeliveryOutcome::RetryAfter { seconds },
+                w::Delivery::Rejected(r) => domain::DeliveryOutcome::Rejected {
+                    reason: r.reason.into(),
+                    message: r.message,
+                },
+            }
+        }
+    }
+
     impl From<w::Manifest> for domain::Manifest {
         fn from(m: w::Manifest) -> Self {
             domain::Manifest {

@@ -142,6 +142,51 @@ impl From<w::IngestError> for PluginRefusal {
     }
 }
 
+/// What `poll` produced, checked.
+#[derive(Debug, Clone)]
+pub struct Polled {
+    /// The touchpoints to commit.
+    pub touchpoints: Vec<Touchpoint>,
+    /// Where to continue; `None` keeps the old cursor.
+    pub next_cursor: Option<String>,
+    /// More is waiting.
+    pub more: bool,
+}
+
+/// A plugin's typed refusal to poll (its `poll-error`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PollRefusal {
+    /// The error's case, e.g. `unsupported`.
+    pub kind: &'static str,
+    /// The plugin's words.
+    pub message: String,
+    /// Seconds the provider asked to wait, for `retry-after`.
+    pub retry_after: Option<u32>,
+}
+
+impl From<w::PollError> for PollRefusal {
+    fn from(e: w::PollError) -> Self {
+        let (kind, message, retry_after) = match e {
+            w::PollError::Unsupported => {
+                ("unsupported", "this connector does not poll".into(), None)
+            }
+            w::PollError::Unauthorized(m) => ("unauthorized", m, None),
+            w::PollError::RetryAfter(s) => (
+                "retry-after",
+                format!("the provider asked to wait {s} s"),
+                Some(s),
+            ),
+            w::PollError::Misconfigured(m) => ("misconfigured", m, None),
+            w::PollError::Internal(m) => ("internal", m, None),
+        };
+        PollRefusal {
+            kind,
+            message,
+            retry_after,
+        }
+    }
+}
+
 /// What `plugin check` found.
 #[derive(Debug, Clone)]
 pub struct CheckReport {
@@ -351,6 +396,44 @@ impl Runtime {
         })
     }
 
+    /// Pulls touchpoints since `cursor`. The outer error is a failed call;
+    /// the inner one is the plugin's typed refusal.
+    pub fn poll(
+        &self,
+        plugin: &Plugin,
+        binding: &Arc<Binding>,
+        cursor: Option<&str>,
+    ) -> Result<Result<Polled, PollRefusal>, InvokeError> {
+        self.call(plugin, binding, |store, c| {
+            match c.leadhost_channel_plugin().call_poll(store, cursor)? {
+                Ok(out) => {
+                    let touchpoints =
+                        check_touchpoints(out.touchpoints).map_err(wasmtime::Error::new)?;
+                    Ok(Ok(Polled {
+                        touchpoints,
+                        next_cursor: out.next_cursor,
+                        more: out.more,
+                    }))
+                }
+                Err(refusal) => Ok(Err(refusal.into())),
+            }
+        })
+    }
+
+    /// Sends one message out through the plugin.
+    pub fn deliver(
+        &self,
+        plugin: &Plugin,
+        binding: &Arc<Binding>,
+        message: &leadhost_core::Message,
+    ) -> Result<leadhost_core::DeliveryOutcome, InvokeError> {
+        let message = w::Message::from(message);
+        self.call(plugin, binding, |store, c| {
+            c.leadhost_channel_plugin().call_deliver(store, &message)
+        })
+        .map(Into::into)
+    }
+
     /// Calls `describe` on a fresh instance.
     pub fn describe(
         &self,
@@ -364,14 +447,24 @@ impl Runtime {
     }
 }
 
-/// Checks a plugin's answer against what the host accepts and converts it.
-fn check_output(out: w::Ingested) -> Result<Ingested, InvokeError> {
-    if out.touchpoints.len() > MAX_TOUCHPOINTS_PER_CALL {
+/// Checks touchpoints against what the host accepts and converts them.
+fn check_touchpoints(touchpoints: Vec<w::Touchpoint>) -> Result<Vec<Touchpoint>, InvokeError> {
+    if touchpoints.len() > MAX_TOUCHPOINTS_PER_CALL {
         return Err(InvokeError::OutputTooLarge(format!(
             "{} touchpoints in one call, at most {MAX_TOUCHPOINTS_PER_CALL}",
-            out.touchpoints.len()
+            touchpoints.len()
         )));
     }
+    let touchpoints: Vec<Touchpoint> = touchpoints.into_iter().map(Into::into).collect();
+    for (i, t) in touchpoints.iter().enumerate() {
+        t.validate(i)
+            .map_err(|e| InvokeError::InvalidOutput(e.to_string()))?;
+    }
+    Ok(touchpoints)
+}
+
+/// Checks a plugin's answer against what the host accepts and converts it.
+fn check_output(out: w::Ingested) -> Result<Ingested, InvokeError> {
     if out.reply.body.len() > MAX_REPLY_BYTES {
         return Err(InvokeError::OutputTooLarge(format!(
             "a reply body of {} bytes, at most {MAX_REPLY_BYTES}",
@@ -384,13 +477,8 @@ fn check_output(out: w::Ingested) -> Result<Ingested, InvokeError> {
             out.reply.status
         )));
     }
-    let touchpoints: Vec<Touchpoint> = out.touchpoints.into_iter().map(Into::into).collect();
-    for (i, t) in touchpoints.iter().enumerate() {
-        t.validate(i)
-            .map_err(|e| InvokeError::InvalidOutput(e.to_string()))?;
-    }
     Ok(Ingested {
-        touchpoints,
+        touchpoints: check_touchpoints(out.touchpoints)?,
         reply: HttpReply {
             status: out.reply.status,
             headers: out

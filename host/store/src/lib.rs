@@ -72,6 +72,7 @@
 //! ```
 
 mod connectors;
+mod deliveries;
 mod error;
 mod ingest;
 mod schema;
@@ -87,6 +88,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use rusqlite::Connection;
 
 pub use connectors::{Connector, ConnectorSpec, Grants};
+pub use deliveries::DeliveryRecord;
 pub use error::StoreError;
 pub use ingest::{AppendReceipt, NewTouchpoint, Pending};
 pub use tenants::Tenant;

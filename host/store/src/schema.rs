@@ -73,6 +73,27 @@ const MIGRATIONS: &[&str] = &[
     -- tenant by merging the tenant's connectors; inserts land at the end of each range.
     CREATE INDEX touchpoints_by_connector ON touchpoints(tenant_id, connector_id);
     "#,
+    // 2: the delivery log (one row per idempotency key) and poll cursors.
+    r#"
+    CREATE TABLE deliveries (
+        connector_id    INTEGER NOT NULL REFERENCES connectors(id),
+        idempotency_key TEXT    NOT NULL,
+        status          TEXT    NOT NULL, -- sending | accepted | retry-after | rejected | failed
+        provider_id     TEXT,
+        detail          TEXT,
+        attempts        INTEGER NOT NULL,
+        message         TEXT    NOT NULL, -- JSON of the message
+        created_at      INTEGER NOT NULL,
+        updated_at      INTEGER NOT NULL,
+        PRIMARY KEY (connector_id, idempotency_key)
+    ) WITHOUT ROWID;
+
+    CREATE TABLE poll_cursors (
+        connector_id INTEGER PRIMARY KEY REFERENCES connectors(id),
+        cursor       TEXT    NOT NULL,
+        updated_at   INTEGER NOT NULL
+    );
+    "#,
 ];
 
 /// The schema version this build writes.

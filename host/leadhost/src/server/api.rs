@@ -78,7 +78,7 @@ impl FromRequestParts<Arc<App>> for Caller {
 }
 
 impl Caller {
-    fn admin(&self) -> Result<(), ApiError> {
+    pub(crate) fn admin(&self) -> Result<(), ApiError> {
         match self {
             Caller::Admin => Ok(()),
             Caller::Tenant(_) => Err(ApiError::new(
@@ -90,7 +90,7 @@ impl Caller {
     }
 
     /// The tenant named, if this caller may read it.
-    fn tenant(&self, app: &App, name: &str) -> Result<Tenant, ApiError> {
+    pub(crate) fn tenant(&self, app: &App, name: &str) -> Result<Tenant, ApiError> {
         let tenant = app.store.tenant(name)?.ok_or_else(|| {
             ApiError::new(
                 StatusCode::NOT_FOUND,
@@ -287,9 +287,9 @@ fn problems(m: &Manifest, req: &ConnectorRequest) -> Vec<String> {
             ));
         }
     }
-    let requested: Vec<HostGrant> = m
-        .capabilities
-        .outbound_hosts
+    // `{config:KEY}` entries ask for the host the operator configures.
+    let asked = m.requested_hosts(&req.config);
+    let requested: Vec<HostGrant> = asked
         .iter()
         .filter_map(|h| HostGrant::parse(h).ok())
         .collect();
@@ -301,16 +301,16 @@ fn problems(m: &Manifest, req: &ConnectorRequest) -> Vec<String> {
                     Some((n, p)) => (n, p.parse().unwrap_or(0)),
                     None => (host.as_str(), 0),
                 };
-                let asked = m.capabilities.outbound_hosts.iter().any(|r| r == host)
+                let covered = asked.iter().any(|r| r == host)
                     || requested.iter().any(|r| r.covers(name, port));
-                if !asked {
+                if !covered {
                     out.push(format!(
                         "{} does not ask for outbound host {host:?} (it asks for: {})",
                         m.name,
-                        if m.capabilities.outbound_hosts.is_empty() {
+                        if asked.is_empty() {
                             "none".into()
                         } else {
-                            m.capabilities.outbound_hosts.join(", ")
+                            asked.join(", ")
                         }
                     ));
                 }

@@ -55,7 +55,7 @@ async fn at_path(
     ingest(app, tenant, connector, rest, method, uri, headers, body).await
 }
 
-fn now_ms() -> i64 {
+pub(super) fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
@@ -165,17 +165,7 @@ async fn ingest(
         Err(e) => return Err(invoke_error(e)),
     };
 
-    let mut rows = Vec::with_capacity(ingested.touchpoints.len());
-    for t in &ingested.touchpoints {
-        let document = serde_json::to_string(t).map_err(host_error)?;
-        rows.push(NewTouchpoint {
-            external_id: t.external_id.clone(),
-            occurred_at: t.occurred_at,
-            channel: t.channel.as_str().to_string(),
-            kind: t.kind.name().into_owned(),
-            document,
-        });
-    }
+    let rows = rows(&ingested.touchpoints)?;
     let receipt = if rows.is_empty() {
         leadhost_store::AppendReceipt {
             stored: 0,
@@ -207,8 +197,26 @@ async fn ingest(
     Ok(response.into_response())
 }
 
+/// The store rows of checked touchpoints.
+pub(super) fn rows(
+    touchpoints: &[leadhost_core::Touchpoint],
+) -> Result<Vec<NewTouchpoint>, ApiError> {
+    touchpoints
+        .iter()
+        .map(|t| {
+            Ok(NewTouchpoint {
+                external_id: t.external_id.clone(),
+                occurred_at: t.occurred_at,
+                channel: t.channel.as_str().to_string(),
+                kind: t.kind.name().into_owned(),
+                document: serde_json::to_string(t).map_err(host_error)?,
+            })
+        })
+        .collect()
+}
+
 /// A failure of the host itself around the call.
-fn host_error(e: impl std::fmt::Display) -> ApiError {
+pub(super) fn host_error(e: impl std::fmt::Display) -> ApiError {
     ApiError::new(
         StatusCode::INTERNAL_SERVER_ERROR,
         "host-error",
@@ -240,7 +248,7 @@ fn gunzip(body: &[u8], limit: usize) -> Result<Vec<u8>, ApiError> {
     Ok(out)
 }
 
-fn invoke_error(e: InvokeError) -> ApiError {
+pub(super) fn invoke_error(e: InvokeError) -> ApiError {
     let message = e.to_string();
     match e {
         InvokeError::CircuitOpen { retry_in } => ApiError::new(

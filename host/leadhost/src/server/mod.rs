@@ -3,6 +3,7 @@
 
 mod api;
 mod ingest;
+mod outbound;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -62,6 +63,8 @@ pub struct App {
     pub(crate) slots: Arc<Semaphore>,
     /// (tenant, connector) → bound connector, dropped whenever the API changes it.
     bound: RwLock<HashMap<(String, String), Arc<Bound>>>,
+    /// (connector id, idempotency key) of deliveries under way.
+    pub(crate) in_flight: std::sync::Mutex<std::collections::HashSet<(i64, String)>>,
 }
 
 /// Plugin state kept in the store, per connector.
@@ -131,6 +134,7 @@ impl App {
             max_body_bytes: config.max_body_bytes,
             slots: Arc::new(Semaphore::new(config.max_instances as usize)),
             bound: RwLock::new(HashMap::new()),
+            in_flight: Default::default(),
         }))
     }
 
@@ -253,6 +257,7 @@ pub fn router(app: Arc<App>) -> axum::Router {
     axum::Router::new()
         .merge(ingest::routes())
         .merge(api::routes())
+        .merge(outbound::routes())
         .with_state(app)
 }
 

@@ -28,18 +28,34 @@ impl Connector for Chaos {
             channels: vec![Channel::Other],
             operations: Operations {
                 ingest: true,
-                ..Operations::default()
+                poll: true,
+                deliver: true,
             },
+            config: vec![
+                ConfigField {
+                    name: "base-url".into(),
+                    description: "where deliveries go".into(),
+                    value_type: ConfigType::Url,
+                    required: false,
+                    default_value: Some("http://127.0.0.1:9".into()),
+                },
+                ConfigField {
+                    name: "greeting".into(),
+                    description: "echoed by /config".into(),
+                    value_type: ConfigType::Text,
+                    required: false,
+                    default_value: None,
+                },
+            ],
             secrets: vec![SecretField {
                 name: "signing-key".into(),
                 description: "signs /signed bodies".into(),
                 required: false,
             }],
             capabilities: Capabilities {
-                outbound_hosts: vec!["127.0.0.1".into()],
+                outbound_hosts: vec!["127.0.0.1".into(), "{config:base-url}".into()],
                 state: true,
             },
-            ..Manifest::default()
         }
     }
 
@@ -148,6 +164,56 @@ impl Connector for Chaos {
             touchpoints: Vec::new(),
             reply,
         })
+    }
+    /// Three pages of ten touchpoints; the cursor is the page number.
+    fn poll(cursor: Option<String>) -> Result<Polled, PollError> {
+        let page: u32 = match cursor {
+            None => 0,
+            Some(c) => c
+                .parse()
+                .map_err(|_| PollError::Internal(format!("bad cursor {c:?}")))?,
+        };
+        let touchpoints = (page * 10..page * 10 + 10)
+            .map(|i| touchpoint(format!("polled-{i}")))
+            .collect();
+        Ok(Polled {
+            touchpoints,
+            next_cursor: Some((page + 1).to_string()),
+            more: page < 2,
+        })
+    }
+
+    /// Posts the message to `base-url`/send with its idempotency key.
+    fn deliver(message: Message) -> Delivery {
+        let Some(base) = config::get("base-url") else {
+            return Delivery::Rejected(Rejection {
+                reason: RejectionReason::Misconfigured,
+                message: "no base-url".into(),
+            });
+        };
+        let body = format!(
+            "{{\"to\":{:?},\"text\":{:?}}}",
+            message.recipient.email.unwrap_or_default(),
+            message.text
+        );
+        let request = http::OutboundRequest::new("POST", &format!("{base}/send"))
+            .with_header("idempotency-key", &message.idempotency_key)
+            .with_body(body);
+        match http::send(request) {
+            Ok(r) if (200..300).contains(&r.status) => {
+                Delivery::Accepted(String::from_utf8_lossy(&r.body).into_owned())
+            }
+            Ok(r) if r.status == 429 || r.status >= 500 => Delivery::RetryAfter(
+                r.header("retry-after")
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(30),
+            ),
+            Ok(r) => Delivery::Rejected(Rejection {
+                reason: RejectionReason::ContentRefused,
+                message: format!("status {}", r.status),
+            }),
+            Err(_) => Delivery::RetryAfter(30),
+        }
     }
 }
 
