@@ -30,6 +30,8 @@
 // The generated bindings refer to `leadhost_sdk::...`; make that path work here too.
 extern crate self as leadhost_sdk;
 
+#[cfg(not(target_arch = "wasm32"))]
+pub mod conformance;
 mod convert;
 pub mod http;
 mod services;

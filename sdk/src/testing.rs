@@ -90,6 +90,23 @@ impl MockHost {
         self
     }
 
+    /// Withdraws every outbound grant.
+    pub fn without_grants(mut self) -> Self {
+        self.granted_hosts.clear();
+        self
+    }
+
+    /// Withdraws the `state` grant.
+    pub fn without_state(mut self) -> Self {
+        self.state_granted = false;
+        self
+    }
+
+    /// The configuration the operator set (without manifest defaults).
+    pub fn config_values(&self) -> BTreeMap<String, String> {
+        self.config.clone()
+    }
+
     /// The outbound requests sent so far, secrets substituted as the host would.
     pub fn requests(&self) -> &[OutboundRequest] {
         &self.requests
