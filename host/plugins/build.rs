@@ -9,6 +9,11 @@ use std::process::Command;
 /// (package, file stem, bundled into the binary)
 const GUESTS: &[(&str, &str, bool)] = &[
     ("leadhost-plugin-web", "web", true),
+    ("leadhost-plugin-email", "email", true),
+    ("leadhost-plugin-portal", "portal", true),
+    ("leadhost-plugin-events", "events", true),
+    ("leadhost-plugin-social", "social", true),
+    ("leadhost-plugin-eservices", "eservices", true),
     ("test-plugin-chaos", "chaos", false),
     ("test-plugin-trivial", "trivial", false),
     ("test-plugin-foreign", "foreign", false),

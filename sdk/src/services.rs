@@ -233,6 +233,29 @@ pub mod secrets {
             }
         }
 
+        /// The MAC of `message` under this secret (HMAC algorithms only),
+        /// for handshakes where the receiver proves it holds the key.
+        pub fn sign(&self, algorithm: Algorithm, message: &[u8]) -> Result<Vec<u8>, SecretError> {
+            #[cfg(target_arch = "wasm32")]
+            {
+                use crate::wit::leadhost::channel::secrets as w;
+                let algorithm = match algorithm {
+                    Algorithm::HmacSha256 => w::Algorithm::HmacSha256,
+                    Algorithm::HmacSha1 => w::Algorithm::HmacSha1,
+                    Algorithm::HmacSha512 => w::Algorithm::HmacSha512,
+                    Algorithm::EcdsaP256Sha256 => w::Algorithm::EcdsaP256Sha256,
+                };
+                self.handle.sign(algorithm, message).map_err(|e| match e {
+                    w::SecretError::NotFound(n) => SecretError::NotFound(n),
+                    w::SecretError::UnsupportedAlgorithm(a) => SecretError::UnsupportedAlgorithm(a),
+                })
+            }
+            #[cfg(not(target_arch = "wasm32"))]
+            {
+                crate::testing::secret_sign(&self.name, algorithm, message)
+            }
+        }
+
         /// Whether `candidate` equals the secret (constant-time comparison).
         pub fn matches(&self, candidate: &[u8]) -> bool {
             #[cfg(target_arch = "wasm32")]

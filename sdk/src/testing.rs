@@ -272,6 +272,26 @@ pub(crate) fn secret_verify(
     })
 }
 
+pub(crate) fn secret_sign(
+    name: &str,
+    algorithm: Algorithm,
+    message: &[u8],
+) -> Result<Vec<u8>, SecretError> {
+    use leadhost_core::signature::SignatureAlgorithm as S;
+    with(|h| {
+        let key = h
+            .secrets
+            .get(name)
+            .ok_or_else(|| SecretError::NotFound(name.into()))?;
+        match core_algorithm(algorithm) {
+            S::Mac(m) => Ok(leadhost_core::signature::mac(m, key, message)),
+            S::EcdsaP256Sha256 => Err(SecretError::UnsupportedAlgorithm(
+                "ecdsa-p256-sha256 secrets are public keys and cannot sign".into(),
+            )),
+        }
+    })
+}
+
 pub(crate) fn secret_matches(name: &str, candidate: &[u8]) -> bool {
     with(|h| {
         h.secrets

@@ -194,6 +194,25 @@ fn config_defaults_and_secrets_stay_on_the_host() {
         .unwrap_err();
     assert_eq!((refused.status, refused.kind), (401, "unauthorized"));
 
+    // The host computes a MAC for handshakes without handing out the key.
+    let signing = HttpRequest {
+        body: b"challenge-123".to_vec(),
+        ..get("/sign")
+    };
+    let out = rt.ingest(&chaos, &b, signing).unwrap().unwrap();
+    let expected: String = leadhost_core::signature::mac(
+        leadhost_core::signature::MacAlgorithm::HmacSha256,
+        b"k3y",
+        b"challenge-123",
+    )
+    .iter()
+    .map(|b| format!("{b:02x}"))
+    .collect();
+    assert_eq!(
+        String::from_utf8(out.reply.body).unwrap(),
+        format!("{expected} ecdsa-refused:true")
+    );
+
     let bare = Arc::new(binding("bare"));
     let refused = rt.ingest(&chaos, &bare, signed(&sig)).unwrap().unwrap_err();
     assert_eq!(refused.status, 503, "no secret configured: {refused:?}");

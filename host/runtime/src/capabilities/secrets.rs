@@ -62,6 +62,23 @@ impl secrets::HostSecret for Invocation {
             .is_some_and(|secret| signature::constant_time_eq(secret, &candidate))
     }
 
+    fn sign(
+        &mut self,
+        handle: Resource<SecretHandle>,
+        algorithm: Algorithm,
+        message: Vec<u8>,
+    ) -> Result<Vec<u8>, SecretError> {
+        let key = self
+            .secret_bytes(&handle)
+            .ok_or_else(|| SecretError::NotFound("the handle's secret".into()))?;
+        match core_algorithm(algorithm) {
+            SignatureAlgorithm::Mac(m) => Ok(signature::mac(m, key, &message)),
+            SignatureAlgorithm::EcdsaP256Sha256 => Err(SecretError::UnsupportedAlgorithm(
+                "ecdsa-p256-sha256 secrets are public keys and cannot sign".into(),
+            )),
+        }
+    }
+
     fn drop(&mut self, handle: Resource<SecretHandle>) -> wasmtime::Result<()> {
         self.table.delete(handle)?;
         Ok(())

@@ -140,6 +140,18 @@ impl Connector for Chaos {
                 ok("signed")
             }
             "/config" => ok(&config::get("greeting").unwrap_or_else(|| "none".into())),
+            "/sign" => {
+                let secret = Secret::open("signing-key")
+                    .map_err(|e| IngestError::Misconfigured(e.to_string()))?;
+                let mac = secret
+                    .sign(Algorithm::HmacSha256, &request.body)
+                    .map_err(|e| IngestError::Internal(e.to_string()))?;
+                let refused = secret
+                    .sign(Algorithm::EcdsaP256Sha256, &request.body)
+                    .is_err();
+                let hex: String = mac.iter().map(|b| format!("{b:02x}")).collect();
+                ok(&format!("{hex} ecdsa-refused:{refused}"))
+            }
             "/escape" => {
                 // What a plugin can reach without grants: nothing.
                 let fs = match std::fs::read_dir("/") {
