@@ -1,6 +1,8 @@
 //! `leadhost bench`: the figures the README quotes, measured here and printed.
 //! Build with `--release` for meaningful numbers.
 
+mod connectors;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -25,6 +27,19 @@ pub enum BenchCommand {
         /// Measured calls.
         #[arg(long, default_value_t = 20_000)]
         iterations: usize,
+    },
+    /// Each bundled connector's main inbound format through the runtime:
+    /// touchpoints parsed per second, on one thread and on several.
+    Connectors {
+        /// Events per request (where the format batches).
+        #[arg(long, default_value_t = 100)]
+        events: usize,
+        /// Seconds per measurement.
+        #[arg(long, default_value_t = 2.0)]
+        seconds: f64,
+        /// Threads for the parallel figure.
+        #[arg(long, default_value_t = 2)]
+        threads: usize,
     },
     /// Segment /v1/batch requests over loopback HTTP, through the web plugin,
     /// committed to SQLite before each answer.
@@ -58,6 +73,11 @@ pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
             component,
             iterations,
         } => tokio::task::spawn_blocking(move || invoke(component, iterations)).await?,
+        BenchCommand::Connectors {
+            events,
+            seconds,
+            threads,
+        } => tokio::task::spawn_blocking(move || connectors::run(events, seconds, threads)).await?,
         BenchCommand::Ingest {
             events,
             batch,
