@@ -1,5 +1,8 @@
-//! `leadhost demo`: a temporary instance, a tenant with the web connector, a
-//! seeded stream of Segment traffic over real HTTP, and what landed.
+//! `leadhost demo`: a temporary instance, a tenant with all six connectors,
+//! seeded traffic in each channel's real format over real HTTP, and what
+//! landed.
+
+mod channels;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -131,6 +134,68 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         .send()
         .await?;
     let refused_status = refused.status();
+
+    // The people the web traffic identified now show up on the other channels.
+    let people: Vec<channels::Person> = events
+        .iter()
+        .filter(|e| e["type"] == "identify")
+        .filter_map(|e| {
+            let t = &e["traits"];
+            Some(channels::Person {
+                email: t["email"].as_str()?.to_string(),
+                first: t["firstName"].as_str()?.to_string(),
+                last: t["lastName"].as_str()?.to_string(),
+                company: t["company"].as_str()?.to_string(),
+            })
+        })
+        .collect();
+    let keys = channels::Keys::new()?;
+    for setup in keys.setups()? {
+        let path = format!("/v1/tenants/acme/connectors/{}", setup.connector);
+        call(&api, reqwest::Method::PUT, &path, Some(setup.settings)).await?;
+        println!(
+            "  {} connector enabled as {:?}",
+            setup.plugin, setup.connector
+        );
+    }
+    let requests = keys.traffic(&people, &mut rng, start)?;
+    let total: usize = requests.iter().map(|r| r.events).sum();
+    println!(
+        "\nSending {total} events from {} identified people through email, social, eservices, portal and events…",
+        people.len()
+    );
+    let bar = ProgressBar::new(total as u64);
+    bar.set_style(
+        ProgressStyle::with_template("  {bar:40} {pos}/{len} events {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    for r in requests {
+        bar.set_message(r.connector);
+        let mut request = client
+            .post(format!(
+                "{}/ingest/acme/{}{}",
+                server.url, r.connector, r.path
+            ))
+            .body(r.body);
+        for (name, value) in &r.headers {
+            request = request.header(*name, value);
+        }
+        let response = request.send().await?;
+        if !response.status().is_success() {
+            anyhow::bail!(
+                "{} refused the demo traffic: {} {}",
+                r.connector,
+                response.status(),
+                response.text().await.unwrap_or_default()
+            );
+        }
+        stored.fetch_add(
+            count_header(&response, "x-leadhost-stored"),
+            Ordering::Relaxed,
+        );
+        bar.inc(r.events as u64);
+    }
+    bar.finish_with_message("committed");
     let refused_body: Value = refused.json().await.unwrap_or(Value::Null);
 
     println!("\nWhat landed:");
@@ -147,11 +212,15 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
 
     let all = fetch_all(&api).await?;
     let mut by_kind: BTreeMap<String, usize> = BTreeMap::new();
+    let mut by_channel: BTreeMap<String, usize> = BTreeMap::new();
     let mut by_source: BTreeMap<String, usize> = BTreeMap::new();
     let mut people = std::collections::BTreeSet::new();
     for item in &all {
         *by_kind
             .entry(item["kind"].as_str().unwrap_or("?").to_string())
+            .or_default() += 1;
+        *by_channel
+            .entry(item["channel"].as_str().unwrap_or("?").to_string())
             .or_default() += 1;
         let p = &item["touchpoint"]["properties"];
         let source = format!(
@@ -163,6 +232,10 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         if let Some(email) = item["touchpoint"]["identities"]["email"].as_str() {
             people.insert(email.to_string());
         }
+    }
+    println!("\n  by channel:");
+    for (channel, n) in &by_channel {
+        println!("    {channel:<18} {n:>6}");
     }
     println!("\n  by kind:");
     for (kind, n) in &by_kind {
@@ -190,13 +263,18 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         None,
     )
     .await?;
-    let health = &connectors["connectors"][0]["health"];
-    println!(
-        "\n  connector health: {} plugin calls, {} failures, breaker {}",
-        health["calls"],
-        health["failures"],
-        health["breaker"].as_str().unwrap_or("?")
-    );
+    println!("\n  connector health:");
+    for c in connectors["connectors"].as_array().into_iter().flatten() {
+        let health = &c["health"];
+        println!(
+            "    {:<12} {:<10} {} plugin calls, {} failures, breaker {}",
+            c["name"].as_str().unwrap_or("?"),
+            c["plugin"].as_str().unwrap_or("?"),
+            health["calls"],
+            health["failures"],
+            health["breaker"].as_str().unwrap_or("?")
+        );
+    }
     server.stop().await.context("stopping the demo server")?;
     println!("\nDone. Try it yourself: `cargo run -p leadhost -- serve`, then see the README.");
     Ok(())
