@@ -2,8 +2,10 @@
 //! `plugins/` and `tests/plugins/`, real HTTP on 127.0.0.1, a real SQLite file.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly
 
+mod connectors;
 mod ingest;
 mod isolation;
 mod outbound;
+mod python;
 mod support;
 mod tooling;

@@ -234,3 +234,105 @@ impl StandIn {
         self.url.trim_start_matches("http://")
     }
 }
+
+/// Reads one HTTP request (head, then the body content-length or chunked
+/// encoding says) from `stream` and returns its text.
+fn read_request(stream: &mut std::net::TcpStream) -> String {
+    use std::io::Read;
+    let mut buf = vec![0u8; 1 << 20];
+    let mut len = 0;
+    while let Ok(k) = stream.read(&mut buf[len..]) {
+        if k == 0 {
+            break;
+        }
+        len += k;
+        let text = String::from_utf8_lossy(&buf[..len]);
+        if let Some(head_end) = text.find("\r\n\r\n") {
+            let head = text[..head_end].to_ascii_lowercase();
+            let want = head
+                .lines()
+                .find_map(|l| {
+                    l.strip_prefix("content-length:")
+                        .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                })
+                .unwrap_or(0);
+            let chunked = head.contains("transfer-encoding: chunked");
+            if (chunked && text.ends_with("0\r\n\r\n")) || (!chunked && len >= head_end + 4 + want)
+            {
+                break;
+            }
+        }
+        if len == buf.len() {
+            break;
+        }
+    }
+    String::from_utf8_lossy(&buf[..len]).into_owned()
+}
+
+impl StandIn {
+    /// Starts a stand-in that answers by path: the first route whose pattern
+    /// the request line (`GET /path?query HTTP/1.1`) contains answers with
+    /// its (status, extra header lines, body); no match answers 404. Every
+    /// request is recorded, as with [`StandIn::start`].
+    pub fn routed(routes: Vec<(&'static str, u16, &'static str, String)>) -> StandIn {
+        use std::io::Write;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let log = seen.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let request = read_request(&mut stream);
+                let line = request.lines().next().unwrap_or("").to_string();
+                log.lock().unwrap().push(request);
+                let (status, headers, body) = routes
+                    .iter()
+                    .find(|(pattern, ..)| line.contains(pattern))
+                    .map(|(_, s, h, b)| (*s, *h, b.as_str()))
+                    .unwrap_or((404, "", "{}"));
+                let reply = format!(
+                    "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n{headers}\r\n{body}",
+                    body.len()
+                );
+                let _ = stream.write_all(reply.as_bytes());
+            }
+        });
+        StandIn { url, seen }
+    }
+}
+
+/// The value of header `name` (any case) in a recorded request's text.
+pub fn request_header<'a>(request: &'a str, name: &str) -> Option<&'a str> {
+    let head = request.split("\r\n\r\n").next().unwrap_or("");
+    head.lines().skip(1).find_map(|l| {
+        let (n, v) = l.split_once(':')?;
+        n.trim().eq_ignore_ascii_case(name).then(|| v.trim())
+    })
+}
+
+/// A fresh data directory whose compile cache is already warm. The first call
+/// starts a server once so it compiles the bundled components into its cache;
+/// every call then hard-links (or copies) those compiled files into a new
+/// temporary directory, so a test's server starts without compiling again.
+pub fn warm_data_dir() -> tempfile::TempDir {
+    static WARM: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    let warm = WARM.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        Server::start(dir.path(), &[]).kill();
+        dir
+    });
+    let data = tempfile::tempdir().unwrap();
+    let cache = data.path().join("cache");
+    std::fs::create_dir_all(&cache).unwrap();
+    for entry in std::fs::read_dir(warm.path().join("cache")).unwrap() {
+        let from = entry.unwrap().path();
+        if from.extension().is_some_and(|e| e == "cwasm") {
+            let to = cache.join(from.file_name().unwrap());
+            if std::fs::hard_link(&from, &to).is_err() {
+                std::fs::copy(&from, &to).unwrap();
+            }
+        }
+    }
+    data
+}

@@ -76,9 +76,9 @@ impl Connector for Email {
                 ),
                 field(
                     FROM_EMAIL,
-                    "The sender address of delivered messages; a verified sender in SendGrid.",
+                    "The sender address of delivered messages; a verified sender in SendGrid. Needed to deliver only: without it deliver answers misconfigured.",
                     ConfigType::Text,
-                    true,
+                    false,
                     None,
                 ),
                 field(

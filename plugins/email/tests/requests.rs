@@ -80,7 +80,7 @@ fn the_manifest_says_what_the_connector_needs() {
                 false,
                 Some("https://api.sendgrid.com")
             ),
-            ("from-email", ConfigType::Text, true, None),
+            ("from-email", ConfigType::Text, false, None),
             ("from-name", ConfigType::Text, false, None),
             (
                 "max-body-bytes",
