@@ -759,6 +759,12 @@ async fn events_eventbrite_webhooks_and_badge_scans_land_behind_the_token() {
     const EB_TOKEN: &str = "EBPRIVATE-e2e";
     let eventbrite = StandIn::routed(vec![
         (
+            "POST /v3/events/735511950087/invitations/ ",
+            201,
+            "",
+            r#"{"id": "inv-5501"}"#.to_string(),
+        ),
+        (
             "GET /v3/events/735511950087/attendees/10522000101/ ",
             200,
             "",
@@ -974,4 +980,44 @@ async fn events_eventbrite_webhooks_and_badge_scans_land_behind_the_token() {
         "mikko.lahti@gmail.com"
     );
     assert_eq!(session["touchpoint"]["properties"]["content_id"], "S-07");
+
+    // Invitations go out through the same platform's API, once per key.
+    let message = json!({
+        "idempotency_key": "invite-jane-expo",
+        "recipient": {"email": "jane.koski@pohjola-paper.example"},
+        "recipient_name": "Jane Koski",
+        "subject": "See the PM3 rebuild at Pulp Expo",
+        "text": "Meet us at booth H2-114.",
+        "other": [{"name": "event_id", "value": "735511950087"}],
+    });
+    let first = deliver(&server, "acme", "fairs", &message).await;
+    assert_eq!(first["delivery"]["status"], "accepted", "{first}");
+    assert_eq!(first["delivery"]["provider_id"], "inv-5501");
+    let again = deliver(&server, "acme", "fairs", &message).await;
+    assert_eq!(again["duplicate"], true);
+    let invitations: Vec<String> = eventbrite
+        .requests()
+        .into_iter()
+        .filter(|r| r.starts_with("POST /v3/events/735511950087/invitations/ "))
+        .collect();
+    assert_eq!(invitations.len(), 1, "one key, one send");
+    let lower = invitations[0].to_ascii_lowercase();
+    assert!(
+        lower.contains("idempotency-key: invite-jane-expo"),
+        "{}",
+        invitations[0]
+    );
+    assert!(
+        lower.contains(&format!(
+            "authorization: bearer {}",
+            EB_TOKEN.to_ascii_lowercase()
+        )),
+        "{}",
+        invitations[0]
+    );
+    assert!(
+        invitations[0].contains("jane.koski@pohjola-paper.example"),
+        "{}",
+        invitations[0]
+    );
 }
