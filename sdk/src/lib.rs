@@ -26,6 +26,10 @@
 //! [`state`], [`secrets::Secret`] and [`http::send`]. In a native `cargo test`
 //! they are answered by [`testing::MockHost`], so a plugin's logic is tested
 //! without building a component.
+//!
+//! Helpers most connectors share: [`json::Text`] reads loosely typed JSON
+//! scalars as borrowed text, and [`email::company_domain`] tells a company's
+//! email domain from free mail.
 
 // The generated bindings refer to `leadhost_sdk::...`; make that path work here too.
 extern crate self as leadhost_sdk;
@@ -33,7 +37,9 @@ extern crate self as leadhost_sdk;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod conformance;
 mod convert;
+pub mod email;
 pub mod http;
+pub mod json;
 mod services;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod testing;

@@ -8,57 +8,7 @@ use serde_json::value::RawValue;
 use std::borrow::Cow;
 use std::fmt;
 
-/// A scalar as text: a string as it is, a number or boolean as JSON writes
-/// it. Providers are loose about `"5"` versus `5` (SendGrid's `attempt`,
-/// Mailgun's signature `timestamp`), so both are read the same.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Text<'a>(pub Cow<'a, str>);
-
-impl<'a> Text<'a> {
-    /// The text.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    /// The text, trimmed, when not empty.
-    pub fn non_empty(&self) -> Option<&str> {
-        Some(self.0.trim()).filter(|s| !s.is_empty())
-    }
-}
-
-impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Text<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a string, number or boolean")
-            }
-            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
-                Ok(Text(Cow::Borrowed(v)))
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-                Ok(Text(Cow::Owned(v.to_owned())))
-            }
-            fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
-                Ok(Text(Cow::Owned(v)))
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-                Ok(Text(Cow::Owned(v.to_string())))
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-                Ok(Text(Cow::Owned(v.to_string())))
-            }
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
-                Ok(Text(Cow::Owned(v.to_string())))
-            }
-            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
-                Ok(Text(Cow::Borrowed(if v { "true" } else { "false" })))
-            }
-        }
-        deserializer.deserialize_any(V)
-    }
-}
+pub use leadhost_sdk::json::Text;
 
 /// A point in time given as Unix seconds, whole (SendGrid) or with a
 /// fraction (Mailgun), read as epoch milliseconds. A numeric string is
@@ -203,19 +153,6 @@ pub fn fnv1a(parts: &[&str]) -> u64 {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn text_reads_scalars_and_borrows_plain_strings() {
-        let t: Text = serde_json::from_str(r#""abc""#).unwrap();
-        assert!(matches!(t.0, Cow::Borrowed("abc")));
-        let t: Text = serde_json::from_str(r#""a\"b""#).unwrap();
-        assert_eq!(t.as_str(), "a\"b");
-        let t: Text = serde_json::from_str("5").unwrap();
-        assert_eq!(t.as_str(), "5");
-        let t: Text = serde_json::from_str("true").unwrap();
-        assert_eq!(t.as_str(), "true");
-        assert!(serde_json::from_str::<Text>("[1]").is_err());
-    }
 
     #[test]
     fn seconds_become_milliseconds() {

@@ -1,6 +1,7 @@
 //! The words of the eServices channel: which webhook topics mean which
-//! touchpoint kind, which `utm_medium` values mean which acquisition, which
-//! email domains are free mail. Pure functions, tested on their own.
+//! touchpoint kind, which `utm_medium` values mean which acquisition.
+//! Pure functions, tested on their own; free mail is
+//! [`leadhost_sdk::email`]'s.
 
 use leadhost_sdk::prelude::*;
 
@@ -79,66 +80,6 @@ pub fn acquisition(medium: &str) -> Option<Acquisition> {
     })
 }
 
-/// Whether an email domain belongs to a free-mail provider, whose domain
-/// says nothing about the buyer's company.
-pub fn is_free_mail(domain: &str) -> bool {
-    const EXACT: &[&str] = &[
-        "gmail.com",
-        "googlemail.com",
-        "icloud.com",
-        "me.com",
-        "mac.com",
-        "aol.com",
-        "msn.com",
-        "ymail.com",
-        "web.de",
-        "mail.com",
-        "email.com",
-        "proton.me",
-        "protonmail.com",
-        "pm.me",
-        "zohomail.com",
-        "mail.ru",
-        "qq.com",
-        "163.com",
-        "126.com",
-        "t-online.de",
-        "freenet.de",
-        "orange.fr",
-        "free.fr",
-        "laposte.net",
-        "libero.it",
-        "btinternet.com",
-        "comcast.net",
-        "fastmail.com",
-        "tutanota.com",
-        "seznam.cz",
-        "wp.pl",
-        "o2.pl",
-        "naver.com",
-        "suomi24.fi",
-        "luukku.com",
-    ];
-    // Providers with a domain per country: gmx.de, yahoo.co.uk, hotmail.fr...
-    const FAMILIES: &[&str] = &["gmx", "yahoo", "hotmail", "outlook", "live", "yandex"];
-    let domain = domain.trim().to_ascii_lowercase();
-    if EXACT.contains(&domain.as_str()) {
-        return true;
-    }
-    let first = domain.split('.').next().unwrap_or("");
-    domain.contains('.') && FAMILIES.contains(&first)
-}
-
-/// The company domain of an email address, unless it is free mail.
-pub fn company_domain(email: &str) -> Option<String> {
-    let (_, domain) = email.trim().rsplit_once('@')?;
-    let domain = domain.trim().trim_end_matches('.');
-    if domain.is_empty() || !domain.contains('.') || is_free_mail(domain) {
-        return None;
-    }
-    Some(domain.to_ascii_lowercase())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -160,22 +101,6 @@ mod tests {
                 When::Updated
             )
         );
-    }
-
-    #[test]
-    fn free_mail_is_recognised() {
-        assert!(is_free_mail("gmail.com"));
-        assert!(is_free_mail("GMX.de"));
-        assert!(is_free_mail("yahoo.co.uk"));
-        assert!(!is_free_mail("pohjola-paper.example"));
-        assert!(!is_free_mail("live"));
-        assert_eq!(
-            company_domain("Jane@Pohjola-Paper.example"),
-            Some("pohjola-paper.example".into())
-        );
-        assert_eq!(company_domain("jane@gmail.com"), None);
-        assert_eq!(company_domain("no-at-sign"), None);
-        assert_eq!(company_domain("a@localhost"), None);
     }
 
     #[test]

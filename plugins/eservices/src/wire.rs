@@ -8,72 +8,12 @@
 //! builds a `serde_json::Value`.
 
 use serde::Deserialize;
-use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor, value};
 use std::borrow::Cow;
 use std::fmt;
 use std::marker::PhantomData;
 
-/// A scalar as text: borrowed when it has no escapes. Numbers are kept as
-/// their JSON text, so Shopify's 18-digit ids never pass through a float.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Text<'a>(pub Cow<'a, str>);
-
-impl Text<'_> {
-    /// The text, trimmed; `None` when nothing is left.
-    pub fn non_empty(&self) -> Option<&str> {
-        let t = self.0.trim();
-        (!t.is_empty()).then_some(t)
-    }
-}
-
-/// The trimmed, non-empty text of an optional field.
-pub fn text<'x>(field: &'x Option<Text<'_>>) -> Option<&'x str> {
-    field.as_ref().and_then(Text::non_empty)
-}
-
-struct TextVisitor<'a>(PhantomData<&'a ()>);
-
-impl<'de: 'a, 'a> Visitor<'de> for TextVisitor<'a> {
-    type Value = Text<'a>;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a string or number")
-    }
-
-    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Text<'a>, E> {
-        Ok(Text(Cow::Borrowed(v)))
-    }
-
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Text<'a>, E> {
-        Ok(Text(Cow::Owned(v.to_owned())))
-    }
-
-    fn visit_string<E: de::Error>(self, v: String) -> Result<Text<'a>, E> {
-        Ok(Text(Cow::Owned(v)))
-    }
-
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Text<'a>, E> {
-        Ok(Text(Cow::Owned(v.to_string())))
-    }
-
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Text<'a>, E> {
-        Ok(Text(Cow::Owned(v.to_string())))
-    }
-
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Text<'a>, E> {
-        Ok(Text(Cow::Owned(v.to_string())))
-    }
-
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Text<'a>, E> {
-        Ok(Text(Cow::Borrowed(if v { "true" } else { "false" })))
-    }
-}
-
-impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(TextVisitor(PhantomData))
-    }
-}
+pub use leadhost_sdk::json::{Text, text};
 
 /// Any JSON value, kept as text when it is a scalar and dropped otherwise.
 /// For fields whose type Shopify does not fix (line item properties, note
@@ -104,9 +44,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for Loose<'a> {
             }
 
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Loose<'a>, E> {
-                TextVisitor(PhantomData)
-                    .visit_str(v)
-                    .map(|t| Loose(Some(t)))
+                Text::deserialize(value::StrDeserializer::new(v)).map(|t| Loose(Some(t)))
             }
 
             fn visit_string<E: de::Error>(self, v: String) -> Result<Loose<'a>, E> {
@@ -114,27 +52,19 @@ impl<'de: 'a, 'a> Deserialize<'de> for Loose<'a> {
             }
 
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<Loose<'a>, E> {
-                TextVisitor(PhantomData)
-                    .visit_u64(v)
-                    .map(|t| Loose(Some(t)))
+                Text::deserialize(value::U64Deserializer::new(v)).map(|t| Loose(Some(t)))
             }
 
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<Loose<'a>, E> {
-                TextVisitor(PhantomData)
-                    .visit_i64(v)
-                    .map(|t| Loose(Some(t)))
+                Text::deserialize(value::I64Deserializer::new(v)).map(|t| Loose(Some(t)))
             }
 
             fn visit_f64<E: de::Error>(self, v: f64) -> Result<Loose<'a>, E> {
-                TextVisitor(PhantomData)
-                    .visit_f64(v)
-                    .map(|t| Loose(Some(t)))
+                Text::deserialize(value::F64Deserializer::new(v)).map(|t| Loose(Some(t)))
             }
 
             fn visit_bool<E: de::Error>(self, v: bool) -> Result<Loose<'a>, E> {
-                TextVisitor(PhantomData)
-                    .visit_bool(v)
-                    .map(|t| Loose(Some(t)))
+                Text::deserialize(value::BoolDeserializer::new(v)).map(|t| Loose(Some(t)))
             }
 
             fn visit_unit<E: de::Error>(self) -> Result<Loose<'a>, E> {

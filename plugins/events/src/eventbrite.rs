@@ -4,8 +4,8 @@
 //! the configured `api-base-url`, and maps what it finds.
 
 use crate::settings::{self, BEARER};
-use crate::util::company_domain;
 use crate::wire::{Attendee, Order, Webhook, text};
+use leadhost_sdk::email::company_domain;
 use leadhost_sdk::parse_rfc3339;
 use leadhost_sdk::prelude::*;
 

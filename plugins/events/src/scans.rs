@@ -3,7 +3,8 @@
 //! refuses the whole upload, naming its line.
 
 use crate::csv::{Reader, Record};
-use crate::util::{company_domain, fnv1a64, non_empty};
+use crate::util::{fnv1a64, non_empty};
+use leadhost_sdk::email::company_domain;
 use leadhost_sdk::parse_rfc3339;
 use leadhost_sdk::prelude::*;
 

@@ -3,63 +3,10 @@
 //! skipped by the parser.
 
 use serde::Deserialize;
-use serde::de::{self, Deserializer, Visitor};
-use std::borrow::Cow;
-use std::fmt;
-use std::marker::PhantomData;
 
-/// A text value, borrowed when it has no escapes. Numbers are taken as their
-/// JSON text: Eventbrite's ids are strings, but some clients send numbers.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Text<'a>(pub Cow<'a, str>);
-
-impl Text<'_> {
-    /// The text, trimmed; `None` when nothing is left.
-    pub fn non_empty(&self) -> Option<&str> {
-        crate::util::non_empty(&self.0)
-    }
-}
-
-impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct TextVisitor<'a>(PhantomData<&'a ()>);
-
-        impl<'de: 'a, 'a> Visitor<'de> for TextVisitor<'a> {
-            type Value = Text<'a>;
-
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a string")
-            }
-
-            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Text<'a>, E> {
-                Ok(Text(Cow::Borrowed(v)))
-            }
-
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Text<'a>, E> {
-                Ok(Text(Cow::Owned(v.to_owned())))
-            }
-
-            fn visit_string<E: de::Error>(self, v: String) -> Result<Text<'a>, E> {
-                Ok(Text(Cow::Owned(v)))
-            }
-
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Text<'a>, E> {
-                Ok(Text(Cow::Owned(v.to_string())))
-            }
-
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Text<'a>, E> {
-                Ok(Text(Cow::Owned(v.to_string())))
-            }
-        }
-
-        deserializer.deserialize_any(TextVisitor(PhantomData))
-    }
-}
-
-/// The text of an optional field, trimmed, when it has any.
-pub fn text<'t>(t: &'t Option<Text>) -> Option<&'t str> {
-    t.as_ref().and_then(Text::non_empty)
-}
+// Eventbrite's text fields take strings and integers only (its ids are
+// strings, some clients send numbers); a float or a boolean there is refused.
+pub use leadhost_sdk::json::{StrictText as Text, text};
 
 /// The body of an Eventbrite webhook delivery.
 #[derive(Debug, Deserialize)]

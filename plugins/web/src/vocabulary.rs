@@ -1,6 +1,7 @@
 //! The words of the web channel: which Segment event names mean which
-//! touchpoint kind, which `utm_medium` values mean which acquisition, which
-//! email domains are free mail. Pure functions, tested on their own.
+//! touchpoint kind, which `utm_medium` values mean which acquisition.
+//! Pure functions, tested on their own; free mail is
+//! [`leadhost_sdk::email`]'s.
 
 use leadhost_sdk::prelude::*;
 
@@ -152,75 +153,6 @@ pub fn content_stage(stage: &str) -> Option<ContentStage> {
     })
 }
 
-/// Whether an email domain belongs to a free-mail provider, whose domain
-/// says nothing about the person's company.
-pub fn is_free_mail(domain: &str) -> bool {
-    const EXACT: &[&str] = &[
-        "gmail.com",
-        "googlemail.com",
-        "icloud.com",
-        "me.com",
-        "mac.com",
-        "aol.com",
-        "msn.com",
-        "ymail.com",
-        "web.de",
-        "mail.com",
-        "email.com",
-        "proton.me",
-        "protonmail.com",
-        "pm.me",
-        "zohomail.com",
-        "mail.ru",
-        "qq.com",
-        "163.com",
-        "126.com",
-        "t-online.de",
-        "freenet.de",
-        "orange.fr",
-        "free.fr",
-        "laposte.net",
-        "libero.it",
-        "btinternet.com",
-        "comcast.net",
-        "fastmail.com",
-        "tutanota.com",
-        "seznam.cz",
-        "wp.pl",
-        "o2.pl",
-        "naver.com",
-    ];
-    // Providers with a domain per country: gmx.de, yahoo.co.uk, live.fr...
-    const FAMILIES: &[&str] = &[
-        "gmx",
-        "yahoo",
-        "hotmail",
-        "outlook",
-        "live",
-        "yandex",
-        "rocketmail",
-    ];
-    let domain = domain.trim().trim_end_matches('.');
-    if EXACT.iter().any(|d| d.eq_ignore_ascii_case(domain)) {
-        return true;
-    }
-    let Some((family, suffix)) = domain.split_once('.') else {
-        return false;
-    };
-    if !FAMILIES.iter().any(|f| f.eq_ignore_ascii_case(family)) {
-        return false;
-    }
-    // Only a country or generic suffix: `yahoo.com`, `gmx.at`, `yahoo.co.uk`,
-    // never `live.acme.com`.
-    match suffix.split_once('.') {
-        None => true,
-        Some((second, top)) => {
-            matches!(second.to_ascii_lowercase().as_str(), "co" | "com" | "ne")
-                && !top.contains('.')
-        }
-    }
-}
-
 /// The host of a website given as a URL or a bare domain, lower case and
 /// without `www.`: `https://www.Acme.com/about` is `acme.com`.
 pub fn domain_of(website: &str) -> Option<String> {
@@ -232,13 +164,6 @@ pub fn domain_of(website: &str) -> Option<String> {
     let host = host.trim_end_matches('.').to_ascii_lowercase();
     let host = host.strip_prefix("www.").map(str::to_owned).unwrap_or(host);
     (host.contains('.') && !host.starts_with('.')).then_some(host)
-}
-
-/// The company domain an email address implies, unless it is free mail.
-pub fn company_domain_of_email(email: &str) -> Option<String> {
-    let (_, domain) = email.rsplit_once('@')?;
-    let domain = domain.trim().to_ascii_lowercase();
-    (domain.contains('.') && !is_free_mail(&domain)).then_some(domain)
 }
 
 /// Whether an id looks like an anonymous device id rather than a user id:
@@ -354,34 +279,6 @@ mod tests {
         );
         assert_eq!(content_stage("DECISION"), Some(ContentStage::Closing));
         assert_eq!(content_stage("retention"), None);
-    }
-
-    #[test]
-    fn free_mail_is_recognised_per_country() {
-        for free in [
-            "gmail.com",
-            "GMX.de",
-            "gmx.net",
-            "yahoo.co.uk",
-            "hotmail.fr",
-            "icloud.com",
-        ] {
-            assert!(is_free_mail(free), "{free}");
-        }
-        for company in [
-            "nordmill.fi",
-            "live.acme.com",
-            "outlook.acme.co.uk",
-            "acme.com",
-        ] {
-            assert!(!is_free_mail(company), "{company}");
-        }
-        assert_eq!(
-            company_domain_of_email("jane@Nordmill.FI").as_deref(),
-            Some("nordmill.fi")
-        );
-        assert_eq!(company_domain_of_email("jane@gmail.com"), None);
-        assert_eq!(company_domain_of_email("not-an-email"), None);
     }
 
     #[test]

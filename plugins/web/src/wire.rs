@@ -6,69 +6,13 @@
 //! does not use is skipped by the parser.
 
 use serde::Deserialize;
-use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde::de::{Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 use std::borrow::Cow;
 use std::fmt;
 use std::marker::PhantomData;
 
-/// A text value: borrowed from the body when it has no escapes. Numbers and
-/// booleans are taken as their JSON text, because clients differ (a numeric
-/// `userId` is common).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Text<'a>(pub Cow<'a, str>);
-
-impl Text<'_> {
-    /// The text, trimmed; `None` when nothing is left.
-    pub fn non_empty(&self) -> Option<&str> {
-        let t = self.0.trim();
-        (!t.is_empty()).then_some(t)
-    }
-}
-
-impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct TextVisitor<'a>(PhantomData<&'a ()>);
-
-        impl<'de: 'a, 'a> Visitor<'de> for TextVisitor<'a> {
-            type Value = Text<'a>;
-
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a string")
-            }
-
-            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Text<'a>, E> {
-                Ok(Text(Cow::Borrowed(v)))
-            }
-
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Text<'a>, E> {
-                Ok(Text(Cow::Owned(v.to_owned())))
-            }
-
-            fn visit_string<E: de::Error>(self, v: String) -> Result<Text<'a>, E> {
-                Ok(Text(Cow::Owned(v)))
-            }
-
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Text<'a>, E> {
-                Ok(Text(Cow::Owned(v.to_string())))
-            }
-
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Text<'a>, E> {
-                Ok(Text(Cow::Owned(v.to_string())))
-            }
-
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Text<'a>, E> {
-                Ok(Text(Cow::Owned(v.to_string())))
-            }
-
-            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Text<'a>, E> {
-                Ok(Text(Cow::Borrowed(if v { "true" } else { "false" })))
-            }
-        }
-
-        deserializer.deserialize_any(TextVisitor(PhantomData))
-    }
-}
+pub use leadhost_sdk::json::Text;
 
 /// A JSON object as its keys in order, each with its value still raw.
 #[derive(Debug, Default)]

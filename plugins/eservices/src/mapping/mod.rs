@@ -6,7 +6,7 @@ mod lines;
 use crate::vocabulary::{self as vocab, Shape, When};
 use crate::wire::{Address, Generic, NameValue, Resource, Tags, Text, text};
 use leadhost_sdk::prelude::*;
-use leadhost_sdk::{parse_rfc3339, query_pairs};
+use leadhost_sdk::{email, parse_rfc3339, query_pairs};
 use lines::{LineSummary, line_attributes, line_key};
 
 /// What the webhook's headers say about the delivery.
@@ -155,7 +155,7 @@ fn commerce(shape: Shape, r: &Resource, id: &str, settings: &Settings, tp: &mut 
         Shape::Cart => Some(text(&r.token).unwrap_or(id).to_owned()),
         _ => text(&r.cart_token).map(str::to_owned),
     };
-    ids.company_domain = ids.email.as_deref().and_then(vocab::company_domain);
+    ids.company_domain = ids.email.as_deref().and_then(email::company_domain);
     ids.account_id = note_account(r.note_attributes.as_deref(), settings)
         .or_else(|| tag_account(r.tags.as_ref(), settings))
         .or_else(|| tag_account(customer.and_then(|c| c.tags.as_ref()), settings))
@@ -253,7 +253,7 @@ fn customer(r: &Resource, id: &str, settings: &Settings, tp: &mut Touchpoint) {
     ids.email = text(&r.email).map(str::to_owned);
     ids.phone = text(&r.phone).map(str::to_owned);
     ids.user_id = Some(format!("shopify:{id}"));
-    ids.company_domain = ids.email.as_deref().and_then(vocab::company_domain);
+    ids.company_domain = ids.email.as_deref().and_then(email::company_domain);
     ids.account_id = tag_account(r.tags.as_ref(), settings)
         .or_else(|| address.and_then(|a| text(&a.company)).map(str::to_owned));
 
@@ -358,7 +358,7 @@ fn other(delivery: &Delivery, kind: TouchpointKind, g: &Generic, body: &str) -> 
         .identities
         .email
         .as_deref()
-        .and_then(vocab::company_domain);
+        .and_then(email::company_domain);
     tp.properties.content_id = g.name.non_empty().or(id).map(str::to_owned);
     if let Some(shop) = delivery.shop.map(str::trim).filter(|s| !s.is_empty()) {
         tp.properties.other.push(Attribute::new("shop", shop));

@@ -6,8 +6,8 @@ mod traits;
 
 use crate::vocabulary as vocab;
 use crate::wire::{Context, Event, Scalar, Text};
-use leadhost_sdk::parse_rfc3339;
 use leadhost_sdk::prelude::*;
+use leadhost_sdk::{email, parse_rfc3339};
 use properties::{campaign, describe_call, read_properties};
 use std::borrow::Cow;
 use traits::{Role, read_traits, split_full_name};
@@ -144,7 +144,7 @@ pub fn touchpoint(
             .identities
             .email
             .as_deref()
-            .and_then(vocab::company_domain_of_email);
+            .and_then(email::company_domain);
     }
     Ok(tp)
 }

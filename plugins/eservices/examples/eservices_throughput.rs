@@ -1,5 +1,5 @@
 //! How fast the connector maps Shopify webhooks, natively, without the host:
-//! `cargo run --release -p leadhost-plugin-eservices --example throughput`.
+//! `cargo run --release -p leadhost-plugin-eservices --example eservices_throughput`.
 //!
 //! Each round delivers every fixture of `tests/fixtures/shopify/` once,
 //! signed, through the SDK's `MockHost` (which computes the HMAC as the host

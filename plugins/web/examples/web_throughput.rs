@@ -1,5 +1,5 @@
 //! How fast the connector maps Segment batches, natively, without the host:
-//! `cargo run --release -p leadhost-plugin-web --example throughput`.
+//! `cargo run --release -p leadhost-plugin-web --example web_throughput`.
 //!
 //! The body is `tests/fixtures/segment/batch.json` repeated to 496 calls
 //! (about 300 KB, under Segment's 500 KB batch limit) with distinct message ids.

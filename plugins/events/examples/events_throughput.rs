@@ -1,5 +1,5 @@
 //! How fast the connector maps badge-scan uploads, natively, without the
-//! host: `cargo run --release -p leadhost-plugin-events --example throughput`.
+//! host: `cargo run --release -p leadhost-plugin-events --example events_throughput`.
 //!
 //! The body is `tests/fixtures/badge-scans/scans.csv`'s rows repeated to
 //! 9,999 rows (under the default `max-rows` of 10,000) with distinct badge ids.

@@ -1,5 +1,5 @@
 //! How fast the connector maps SendGrid batches, natively, without the host:
-//! `cargo run --release -p leadhost-plugin-email --example throughput`.
+//! `cargo run --release -p leadhost-plugin-email --example email_throughput`.
 //!
 //! The body is `tests/fixtures/sendgrid/events.json` repeated to 1,100
 //! events with distinct ids. Signature checking is the host's work (through

@@ -1,5 +1,5 @@
 //! How fast the connector maps social traffic, natively, without the host:
-//! `cargo run --release -p leadhost-plugin-social --example throughput`.
+//! `cargo run --release -p leadhost-plugin-social --example social_throughput`.
 //!
 //! Two workloads: a signed Meta feed notification of 1000 engagement changes
 //! (Meta's batch limit), and a LinkedIn Lead Sync page of 100 leads (the

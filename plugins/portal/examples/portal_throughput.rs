@@ -1,5 +1,5 @@
 //! How fast the connector maps portal batches, natively, without the host:
-//! `cargo run --release -p leadhost-plugin-portal --example throughput`.
+//! `cargo run --release -p leadhost-plugin-portal --example portal_throughput`.
 //!
 //! The body is `tests/fixtures/portal/batch.json` repeated to 1000 events
 //! (the default `max-events`) with distinct ids, signed as the portal signs
