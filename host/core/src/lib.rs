@@ -5,8 +5,10 @@
 //! manifest, and the rules for outbound host grants.
 
 pub mod grants;
+pub mod identity;
 pub mod manifest;
 pub mod message;
+pub mod scoring;
 pub mod signature;
 pub mod touchpoint;
 
