@@ -6,6 +6,7 @@
 
 pub mod grants;
 pub mod identity;
+pub mod lifecycle;
 pub mod manifest;
 pub mod message;
 pub mod scoring;
