@@ -37,7 +37,8 @@ extern crate self as leadhost_sdk;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod conformance;
 mod convert;
-pub mod email;
+/// Email addresses as evidence of a company (the host's own list).
+pub use leadhost_core::email;
 pub mod http;
 pub mod json;
 mod services;

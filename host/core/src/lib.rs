@@ -4,6 +4,7 @@
 //! it holds the touchpoint model every channel normalizes to, the connector
 //! manifest, and the rules for outbound host grants.
 
+pub mod email;
 pub mod grants;
 pub mod identity;
 pub mod lifecycle;

@@ -15,31 +15,6 @@ pub struct Account {
     pub account_ids: BTreeSet<String>,
 }
 
-/// Domains anyone can get a mailbox at: they say nothing about the company.
-const FREE_MAIL: &[&str] = &[
-    "aol.com",
-    "gmail.com",
-    "gmx.com",
-    "gmx.de",
-    "gmx.net",
-    "googlemail.com",
-    "hotmail.com",
-    "icloud.com",
-    "live.com",
-    "luukku.com",
-    "mail.com",
-    "mail.ru",
-    "me.com",
-    "msn.com",
-    "outlook.com",
-    "proton.me",
-    "protonmail.com",
-    "suomi24.fi",
-    "web.de",
-    "yahoo.com",
-    "yandex.ru",
-];
-
 /// A domain trimmed, lower-cased, without a leading `@` or `www.`; `None`
 /// when nothing is left.
 pub fn normalize_domain(raw: &str) -> Option<String> {
@@ -48,7 +23,6 @@ pub fn normalize_domain(raw: &str) -> Option<String> {
     (!d.is_empty()).then(|| d.to_string())
 }
 
-/// Whether a (normalized) domain is a free-mail provider's.
-pub fn is_free_mail(domain: &str) -> bool {
-    FREE_MAIL.contains(&domain)
-}
+/// Whether a (normalized) domain is a free-mail provider's: one list for the
+/// whole project, [`crate::email::is_free_mail`].
+pub use crate::email::is_free_mail;

@@ -63,7 +63,7 @@ const FREE_MAIL_FAMILIES: &[&str] = &[
 /// `live.acme.com` is not.
 ///
 /// ```
-/// use leadhost_sdk::email::is_free_mail;
+/// use leadhost_core::email::is_free_mail;
 ///
 /// assert!(is_free_mail("GMail.com"));
 /// assert!(is_free_mail("yahoo.co.uk"));
@@ -98,7 +98,7 @@ pub fn is_free_mail(domain: &str) -> bool {
 /// (see [`is_free_mail`]).
 ///
 /// ```
-/// use leadhost_sdk::email::company_domain;
+/// use leadhost_core::email::company_domain;
 ///
 /// assert_eq!(company_domain("Jane@Nordmill.FI").as_deref(), Some("nordmill.fi"));
 /// assert_eq!(company_domain("jane@gmail.com"), None);
@@ -204,5 +204,38 @@ mod tests {
         assert_eq!(company_domain("x@localhost"), None);
         assert_eq!(company_domain("a@"), None);
         assert_eq!(company_domain("a@."), None);
+    }
+}
+
+#[cfg(test)]
+mod identity_list {
+    /// The identity graph's list before it shared this one: all still free mail.
+    #[test]
+    fn covers_the_domains_the_identity_graph_listed() {
+        for d in [
+            "aol.com",
+            "gmail.com",
+            "gmx.com",
+            "gmx.de",
+            "gmx.net",
+            "googlemail.com",
+            "hotmail.com",
+            "icloud.com",
+            "live.com",
+            "luukku.com",
+            "mail.com",
+            "mail.ru",
+            "me.com",
+            "msn.com",
+            "outlook.com",
+            "proton.me",
+            "protonmail.com",
+            "suomi24.fi",
+            "web.de",
+            "yahoo.com",
+            "yandex.ru",
+        ] {
+            assert!(super::is_free_mail(d), "{d}");
+        }
     }
 }
