@@ -7,9 +7,11 @@
 pub mod email;
 pub mod grants;
 pub mod identity;
+pub mod leads;
 pub mod lifecycle;
 pub mod manifest;
 pub mod message;
+pub mod predict;
 pub mod scoring;
 pub mod signature;
 pub mod touchpoint;

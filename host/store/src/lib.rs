@@ -1,5 +1,6 @@
 //! Embedded persistence of Leadhost: tenants, their connectors (with secrets and plugin
-//! state) and durably ingested touchpoints, in one SQLite file in WAL mode.
+//! state), durably ingested touchpoints and the lead engine's log, snapshots, outputs and
+//! outbox, in one SQLite file in WAL mode.
 //!
 //! The store holds no domain logic: it stores what it is handed and answers queries.
 //!
@@ -35,6 +36,32 @@
 //! Reads use their own connection and see only committed data. Touchpoint ids grow in commit
 //! order (one writer, no deletes), so paging with the `next` cursor never skips a row, even
 //! while ingest continues.
+//!
+//! # The lead engine's tables
+//!
+//! The lead engine is a deterministic fold over the touchpoint log interleaved with logged
+//! commands (operator and sales actions, timer expiries). One worker reads touchpoints after
+//! its cursor ([`Store::touchpoints_after`]), applies them in memory and writes each batch
+//! with [`Store::commit_lead_batch`] in one transaction: its new [`LeadProgress`] (the last
+//! touchpoint id and command seq applied), the commands it executed ([`CommandRecord`], whose
+//! `seq` the engine assigns) and its outputs: stage transitions, merges, hand-offs and outbox
+//! items. From time to time it saves its whole state, opaque bytes per tenant, with the
+//! progress it was taken at ([`Store::save_lead_snapshot`]).
+//!
+//! After a crash the engine loads the latest snapshot ([`Store::load_lead_snapshot`]) and
+//! replays the touchpoints and commands logged after it ([`Store::commands_after`]). The
+//! replay produces outputs that were already committed, with the same keys, so every output
+//! write is idempotent: immutable rows (transitions, commands, outbox enqueues) are
+//! `INSERT OR IGNORE`, rows whose status changes (merges, hand-offs) are upserts, and the
+//! stored progress only moves forward (`MAX` per field). A replayed batch whose progress is
+//! strictly behind the stored one writes no outputs at all: they are already durable, and
+//! re-applying an older status would move a hand-off or merge back until the replay caught
+//! up. An outbox item is changed only by the dispatcher ([`Store::outbox_record`]), so a
+//! replayed enqueue never resends or resets a sent item.
+//!
+//! The engine writes through its own connection, so a batch commit never waits behind a
+//! tenant or connector change in this process; SQLite still allows one writer at a time, and
+//! every writer waits for the others (busy timeout) instead of failing.
 //!
 //! # Example
 //!
@@ -75,6 +102,10 @@ mod connectors;
 mod deliveries;
 mod error;
 mod ingest;
+mod lead_outputs;
+mod lead_settings;
+mod leads;
+mod outbox;
 mod schema;
 mod state;
 mod tenants;
@@ -91,6 +122,10 @@ pub use connectors::{Connector, ConnectorSpec, Grants};
 pub use deliveries::DeliveryRecord;
 pub use error::StoreError;
 pub use ingest::{AppendReceipt, NewTouchpoint, Pending};
+pub use lead_outputs::{HANDOFF_STATUSES, HandoffRow, MergeRow, TransitionRow};
+pub use lead_settings::LeadSetting;
+pub use leads::{CommandRecord, LeadBatch, LeadProgress, LeadSnapshot, LoggedTouchpoint};
+pub use outbox::{NewOutboxItem, OUTBOX_STATUSES, OutboxCounts, OutboxItem, OutboxOutcome};
 pub use tenants::Tenant;
 pub use touchpoints::{StoredTouchpoint, TouchpointPage, TouchpointQuery};
 
@@ -133,6 +168,9 @@ struct Inner {
     reader: Mutex<Connection>,
     /// For tenant, connector and state writes, so they do not queue behind ingest.
     manager: Mutex<Connection>,
+    /// For the lead engine's batches, snapshots and outbox, so they do not queue behind
+    /// tenant and connector writes (nor those behind them).
+    leads: Mutex<Connection>,
     ingest: ingest::Writer,
 }
 
@@ -163,6 +201,7 @@ impl Store {
         let mut writer = schema::open_writer(path, &options)?;
         schema::migrate(&mut writer)?;
         let manager = schema::open_manager(path, &options)?;
+        let leads = schema::open_manager(path, &options)?;
         let reader = schema::open_reader(path, &options)?;
         let ingest = ingest::Writer::spawn(writer, options.queue_capacity)?;
         Ok(Store {
@@ -170,6 +209,7 @@ impl Store {
                 path: path.to_path_buf(),
                 reader: Mutex::new(reader),
                 manager: Mutex::new(manager),
+                leads: Mutex::new(leads),
                 ingest,
             }),
         })
@@ -187,6 +227,10 @@ impl Store {
     fn manager(&self) -> MutexGuard<'_, Connection> {
         lock(&self.inner.manager)
     }
+
+    fn leads(&self) -> MutexGuard<'_, Connection> {
+        lock(&self.inner.leads)
+    }
 }
 
 /// Locks a connection, ignoring poisoning: a panic while the lock was held cannot leave a
@@ -201,6 +245,21 @@ fn now_ms() -> i64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
         .unwrap_or(0)
+}
+
+/// A page size as SQLite wants it (`LIMIT` takes an i64).
+fn sql_limit(limit: usize) -> i64 {
+    i64::try_from(limit).unwrap_or(i64::MAX)
+}
+
+/// Serializes a column holding JSON text as that JSON (an object, not a string holding one),
+/// so a JSON API shows it as it was written. Text that is not JSON is shown as a string.
+fn json_text<S: serde::Serializer>(text: &str, serializer: S) -> Result<S::Ok, S::Error> {
+    use serde::Serialize as _;
+    match serde_json::from_str::<&serde_json::value::RawValue>(text) {
+        Ok(raw) => raw.serialize(serializer),
+        Err(_) => serializer.serialize_str(text),
+    }
 }
 
 /// Checks the rule shared by tenant and connector names: `^[a-z0-9][a-z0-9-]{0,62}$`.

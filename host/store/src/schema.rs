@@ -94,6 +94,107 @@ const MIGRATIONS: &[&str] = &[
         updated_at   INTEGER NOT NULL
     );
     "#,
+    // 3: the lead engine: versioned tenant settings, its progress over the touchpoint log, the
+    // command log, snapshots of its state, its outputs and the outbox of outbound calls.
+    // Status columns have no CHECK: SQLite cannot alter one, and the set of statuses will grow;
+    // the Rust side validates them.
+    r#"
+    CREATE TABLE lead_settings (
+        tenant_id  INTEGER NOT NULL REFERENCES tenants(id),
+        name       TEXT    NOT NULL,
+        version    INTEGER NOT NULL,
+        document   TEXT    NOT NULL, -- JSON
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (tenant_id, name, version)
+    );
+
+    -- One row (id = 1); absent means (0, 0).
+    CREATE TABLE lead_progress (
+        id          INTEGER PRIMARY KEY CHECK (id = 1),
+        cursor      INTEGER NOT NULL, -- last touchpoint id applied
+        command_seq INTEGER NOT NULL  -- last command seq applied
+    );
+
+    -- seq is assigned by the engine, strictly increasing: the replay order of commands.
+    CREATE TABLE lead_commands (
+        seq          INTEGER PRIMARY KEY,
+        tenant_id    INTEGER NOT NULL,
+        after_cursor INTEGER NOT NULL, -- applied after the touchpoint with this id
+        at           INTEGER NOT NULL,
+        command      TEXT    NOT NULL  -- JSON
+    );
+
+    -- One row (id = 1) when a snapshot exists: the progress its states were taken at.
+    CREATE TABLE lead_snapshot_meta (
+        id          INTEGER PRIMARY KEY CHECK (id = 1),
+        cursor      INTEGER NOT NULL,
+        command_seq INTEGER NOT NULL,
+        taken_at    INTEGER NOT NULL
+    );
+
+    CREATE TABLE lead_snapshots (
+        tenant_id INTEGER PRIMARY KEY,
+        state     BLOB    NOT NULL
+    );
+
+    CREATE TABLE lead_transitions (
+        tenant_id  INTEGER NOT NULL,
+        person_id  INTEGER NOT NULL,
+        seq        INTEGER NOT NULL,
+        from_stage TEXT    NOT NULL,
+        to_stage   TEXT    NOT NULL,
+        at         INTEGER NOT NULL,
+        cause      TEXT    NOT NULL, -- JSON
+        actor      TEXT    NOT NULL, -- JSON
+        PRIMARY KEY (tenant_id, person_id, seq)
+    ) WITHOUT ROWID;
+
+    CREATE INDEX lead_transitions_by_time ON lead_transitions(tenant_id, at);
+
+    CREATE TABLE lead_merges (
+        tenant_id INTEGER NOT NULL,
+        merge_id  INTEGER NOT NULL,
+        survivor  INTEGER NOT NULL,
+        absorbed  INTEGER NOT NULL,
+        at        INTEGER NOT NULL,
+        cause     TEXT    NOT NULL, -- JSON
+        undone    INTEGER NOT NULL,
+        PRIMARY KEY (tenant_id, merge_id)
+    ) WITHOUT ROWID;
+
+    CREATE TABLE lead_handoffs (
+        tenant_id   INTEGER NOT NULL,
+        person_id   INTEGER NOT NULL,
+        seq         INTEGER NOT NULL,
+        team        TEXT    NOT NULL,
+        owner       TEXT    NOT NULL,
+        assigned_at INTEGER NOT NULL,
+        due_at      INTEGER NOT NULL,
+        status      TEXT    NOT NULL, -- open | accepted | rejected | reassigned | escalated | closed
+        reason      TEXT,
+        updated_at  INTEGER NOT NULL,
+        PRIMARY KEY (tenant_id, person_id, seq)
+    ) WITHOUT ROWID;
+
+    -- A rowid table: payloads can be a few KiB, too large for WITHOUT ROWID to pay off.
+    CREATE TABLE outbox (
+        tenant_id  INTEGER NOT NULL,
+        key        TEXT    NOT NULL,
+        kind       TEXT    NOT NULL,
+        target     TEXT    NOT NULL, -- JSON
+        payload    TEXT    NOT NULL, -- JSON
+        status     TEXT    NOT NULL, -- pending | sent | dead
+        attempts   INTEGER NOT NULL,
+        next_at    INTEGER NOT NULL,
+        last_error TEXT,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (tenant_id, key)
+    );
+
+    -- The dispatcher's scan: pending items by due time.
+    CREATE INDEX outbox_due ON outbox(status, next_at);
+    "#,
 ];
 
 /// The schema version this build writes.

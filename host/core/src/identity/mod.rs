@@ -74,7 +74,9 @@ use std::collections::BTreeSet;
 pub struct PersonId(pub u64);
 
 /// An account (a company) in the identity graph.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 pub struct AccountId(pub u64);
 
 /// One logged merge.
@@ -161,6 +163,12 @@ impl Identity {
     /// Whether a person may hold at most one identity of this kind.
     pub fn is_exclusive(&self) -> bool {
         matches!(self, Identity::CrmId(_) | Identity::UserId(_))
+    }
+
+    /// Whether it is an anonymous (cookie or device) id, which identifies
+    /// nobody by itself.
+    pub fn is_anonymous(&self) -> bool {
+        matches!(self, Identity::AnonymousId(_))
     }
 
     /// Whether `self` and `other` are of the same kind.

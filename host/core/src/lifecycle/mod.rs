@@ -19,9 +19,10 @@
 //! | sales-ready           | `SalesAccepted`                | opportunity    |
 //! | sales-ready, opportunity | `SalesRejected` (reason)    | recycled       |
 //! | sales-ready           | `SlaExpired` (escalate/reassign) | sales-ready (recorded) |
-//! | sales-ready, opportunity | `Purchased`                 | customer       |
+//! | suspect, prospect, lead, sales-ready, opportunity, recycled | `Purchased` | customer |
 //! | any but disqualified  | `Disqualify` (reason)          | disqualified   |
 //! | any edge of [`is_legal`] | `Manual`                    | that stage     |
+//! | any                   | `Merged` (a further stage)     | that stage     |
 //!
 //! Moves with no event of their own are manual: customer → advocate,
 //! lead → recycled (marketing takes it back), disqualified → recycled.
@@ -35,7 +36,9 @@
 //! are identified. The SLA expiry is recorded as a sales-ready → sales-ready
 //! transition so the history shows the escalation or reassignment. Customers
 //! re-enter qualification for upsell and cross-sell by going back to
-//! sales-ready; their history is kept whole.
+//! sales-ready; their history is kept whole. A merge of two people keeps
+//! the further of their two stages (see [`Stage::rank`]); when that is the
+//! absorbed person's, the survivor records a `Merged` transition to it.
 
 mod policy;
 mod routing;
@@ -98,6 +101,29 @@ impl Stage {
         }
     }
 
+    /// How far along the funnel the stage is, for merging two people:
+    /// visitor 0 … advocate 7; recycled ranks with lead (3), and
+    /// disqualified ranks lowest (-1), so a merge never disqualifies a lead
+    /// nor requalifies a disqualified one by itself.
+    pub fn rank(self) -> i8 {
+        match self {
+            Stage::Disqualified => -1,
+            Stage::Visitor => 0,
+            Stage::Suspect => 1,
+            Stage::Prospect => 2,
+            Stage::Lead | Stage::Recycled => 3,
+            Stage::SalesReady => 4,
+            Stage::Opportunity => 5,
+            Stage::Customer => 6,
+            Stage::Advocate => 7,
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn from_name(name: &str) -> Option<Stage> {
+        Stage::ALL.into_iter().find(|s| s.name() == name)
+    }
+
     /// Every stage, in funnel order.
     pub const ALL: [Stage; 10] = [
         Stage::Visitor,
@@ -131,6 +157,7 @@ pub fn is_legal(from: Stage, to: Stage) -> bool {
         (Suspect, Prospect | Lead | SalesReady) => true,
         (Prospect, Lead | SalesReady) => true,
         (Lead, SalesReady | Recycled) => true,
+        (Suspect | Prospect | Lead | Recycled, Customer) => true,
         (SalesReady, Opportunity | Recycled | Customer) => true,
         (Opportunity, Customer | Recycled) => true,
         (Customer, Advocate | SalesReady) => true,
@@ -184,6 +211,12 @@ pub enum Cause {
     Disqualified {
         /// Why.
         reason: String,
+    },
+    /// Two people were found to be one; the survivor took the absorbed
+    /// person's further stage.
+    Merged {
+        /// The person merged in.
+        absorbed: u64,
     },
     /// A person moved the lead by hand.
     Manual {
@@ -253,6 +286,13 @@ pub enum Event {
         actor: Actor,
         /// Why.
         reason: String,
+    },
+    /// The lead absorbed another person whose stage is further along.
+    Merged {
+        /// The absorbed person's stage.
+        stage: Stage,
+        /// The absorbed person.
+        absorbed: u64,
     },
     /// A person moves the lead along an edge of [`is_legal`].
     Manual {
@@ -349,7 +389,9 @@ impl Lifecycle {
                 _ => return illegal(SalesReady),
             },
             Event::Purchased => match from {
-                SalesReady | Opportunity => (Customer, Cause::Purchase, Actor::System),
+                Suspect | Prospect | Lead | SalesReady | Opportunity | Recycled => {
+                    (Customer, Cause::Purchase, Actor::System)
+                }
                 Customer | Advocate => return Ok(None),
                 _ => return illegal(Customer),
             },
@@ -357,6 +399,12 @@ impl Lifecycle {
                 Disqualified => return illegal(Disqualified),
                 _ => (Disqualified, Cause::Disqualified { reason }, actor),
             },
+            Event::Merged { stage, absorbed } => {
+                if from == Disqualified || stage.rank() <= from.rank() {
+                    return Ok(None);
+                }
+                (stage, Cause::Merged { absorbed }, Actor::System)
+            }
             Event::Manual { to, actor, note } => {
                 if !is_legal(from, to) {
                     return illegal(to);

@@ -11,7 +11,11 @@ use serde::{Deserialize, Serialize};
 /// ```
 ///
 /// `on_sla_expiry` is `{"action": "escalate", "to": user}` or
-/// `{"action": "reassign"}`. Unknown fields are refused.
+/// `{"action": "reassign"}`. The optional `buying_roles` names the roles of
+/// an account's buying group, each with job-title patterns (as in the
+/// scoring rules' `job_title`): account views count which roles are covered,
+/// e.g. `{"decision-maker": ["director", "vp", "chief *"], "user": ["operator"]}`.
+/// Unknown fields are refused.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Policy {
@@ -23,6 +27,51 @@ pub struct Policy {
     pub sla_minutes: u32,
     /// What happens when the owner has not accepted in time.
     pub on_sla_expiry: SlaExpiry,
+    /// The buying group's roles and the job-title patterns that fill them.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub buying_roles: std::collections::BTreeMap<String, Vec<String>>,
+}
+
+impl Default for Policy {
+    /// MQL at 40, SQL at 70, four hours to accept, then reassign; a buying
+    /// group of decision makers, influencers and users.
+    fn default() -> Self {
+        let roles = [
+            (
+                "decision-maker",
+                &[
+                    "director",
+                    "vp",
+                    "head of *",
+                    "chief *",
+                    "ceo",
+                    "cto",
+                    "cfo",
+                    "owner",
+                ][..],
+            ),
+            (
+                "influencer",
+                &["manager", "engineer", "specialist", "lead *"][..],
+            ),
+            ("user", &["operator", "technician", "supervisor"][..]),
+        ];
+        Policy {
+            mql_threshold: 40.0,
+            sql_threshold: 70.0,
+            sla_minutes: 240,
+            on_sla_expiry: SlaExpiry::Reassign,
+            buying_roles: roles
+                .iter()
+                .map(|(role, patterns)| {
+                    (
+                        role.to_string(),
+                        patterns.iter().map(|p| p.to_string()).collect(),
+                    )
+                })
+                .collect(),
+        }
+    }
 }
 
 /// What to do with a lead whose owner did not accept it in time.

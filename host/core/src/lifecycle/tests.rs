@@ -283,17 +283,20 @@ fn manual_moves_follow_exactly_the_legal_edges() {
             }
         }
     }
-    // 9 stages reach disqualified, plus these 19 edges.
+    // 9 stages reach disqualified, plus these 23 edges.
     use Stage::*;
     let others = [
         (Visitor, Suspect),
         (Suspect, Prospect),
         (Suspect, Lead),
         (Suspect, SalesReady),
+        (Suspect, Customer),
         (Prospect, Lead),
         (Prospect, SalesReady),
+        (Prospect, Customer),
         (Lead, SalesReady),
         (Lead, Recycled),
+        (Lead, Customer),
         (SalesReady, Opportunity),
         (SalesReady, Recycled),
         (SalesReady, Customer),
@@ -304,6 +307,7 @@ fn manual_moves_follow_exactly_the_legal_edges() {
         (Advocate, SalesReady),
         (Recycled, Lead),
         (Recycled, SalesReady),
+        (Recycled, Customer),
         (Disqualified, Recycled),
     ];
     assert!(others.iter().all(|&(f, t)| is_legal(f, t)));

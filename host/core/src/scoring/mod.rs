@@ -135,37 +135,84 @@ pub struct Score {
 /// The result does not depend on the order of `touchpoints`: they are taken
 /// sorted by `(occurred_at, external_id)`.
 pub fn score(rules: &Rules, traits: &Traits, touchpoints: &[&Touchpoint], now: Timestamp) -> Score {
+    let mut sorted: Vec<&Touchpoint> = touchpoints.to_vec();
+    sorted.sort_by(|a, b| signal_order(a, b));
+    let matched: Vec<Vec<u32>> = sorted.iter().map(|t| matching_rules(rules, t)).collect();
+    let signals: Vec<(&Touchpoint, &[u32])> = sorted
+        .iter()
+        .zip(&matched)
+        .map(|(t, m)| (*t, m.as_slice()))
+        .collect();
+    score_matched(rules, traits, &signals, now, true)
+}
+
+/// The order engagement is counted in, which decides what a cap trims:
+/// oldest first, then by external id.
+pub fn signal_order(a: &Touchpoint, b: &Touchpoint) -> std::cmp::Ordering {
+    (a.occurred_at, &a.external_id).cmp(&(b.occurred_at, &b.external_id))
+}
+
+/// The indexes of the engagement rules that `touchpoint` matches, ascending.
+///
+/// Matching depends only on the rules and the touchpoint, not on the time,
+/// so a caller that keeps touchpoints can match each once and score many
+/// times with [`score_matched`].
+pub fn matching_rules(rules: &Rules, touchpoint: &Touchpoint) -> Vec<u32> {
+    let url = touchpoint.properties.url.as_deref().map(str::to_lowercase);
+    rules
+        .engagement
+        .iter()
+        .enumerate()
+        .filter(|(_, rule)| engagement_matches(rule, touchpoint, url.as_deref()))
+        .map(|(i, _)| i as u32)
+        .collect()
+}
+
+/// [`score`] for touchpoints already matched with [`matching_rules`] and
+/// sorted by [`signal_order`]; the same arithmetic in the same order, so the
+/// totals are identical. With `explain` false the ledger is left empty.
+pub fn score_matched(
+    rules: &Rules,
+    traits: &Traits,
+    signals: &[(&Touchpoint, &[u32])],
+    now: Timestamp,
+    explain: bool,
+) -> Score {
     let mut ledger = Vec::new();
     let mut fit = 0.0;
     for (index, rule) in rules.fit.iter().enumerate() {
         if fit_matches(rule, traits) {
             fit += rule.points;
-            ledger.push(Delta {
-                section: Section::Fit,
-                rule_index: index,
-                rule_name: rule.name.clone(),
-                touchpoint: None,
-                occurred_at: None,
-                points: rule.points,
-                decayed: rule.points,
-                applied: rule.points,
-            });
+            if explain {
+                ledger.push(Delta {
+                    section: Section::Fit,
+                    rule_index: index,
+                    rule_name: rule.name.clone(),
+                    touchpoint: None,
+                    occurred_at: None,
+                    points: rule.points,
+                    decayed: rule.points,
+                    applied: rule.points,
+                });
+            }
         }
     }
 
-    let mut sorted: Vec<&Touchpoint> = touchpoints.to_vec();
-    sorted.sort_by(|a, b| (a.occurred_at, &a.external_id).cmp(&(b.occurred_at, &b.external_id)));
-
-    let mut engagement = 0.0;
-    for (index, rule) in rules.engagement.iter().enumerate() {
-        let mut used = 0.0_f64;
-        for t in &sorted {
-            if !engagement_matches(rule, t) {
+    // Per rule: the magnitude used against its cap, and its sum. Touchpoints
+    // come oldest first, so each rule sees its own matches oldest first.
+    let count = rules.engagement.len();
+    let mut used = vec![0.0_f64; count];
+    let mut sums = vec![0.0_f64; count];
+    let mut deltas = Vec::new();
+    for (t, matched) in signals {
+        let age_days = t.occurred_at.map_or(0.0, |at| {
+            (now.saturating_sub(at)).max(0) as f64 / MS_PER_DAY
+        });
+        for &index in *matched {
+            let index = index as usize;
+            let Some(rule) = rules.engagement.get(index) else {
                 continue;
-            }
-            let age_days = t.occurred_at.map_or(0.0, |at| {
-                (now.saturating_sub(at)).max(0) as f64 / MS_PER_DAY
-            });
+            };
             if rule.window_days.is_some_and(|w| age_days > w) {
                 continue;
             }
@@ -177,24 +224,30 @@ pub fn score(rules: &Rules, traits: &Traits, touchpoints: &[&Touchpoint], now: T
             let applied = match rule.cap {
                 None => decayed,
                 Some(cap) => {
-                    let room = (cap - used).max(0.0);
+                    let room = (cap - used[index]).max(0.0);
                     decayed.clamp(-room, room)
                 }
             };
-            used += applied.abs();
-            engagement += applied;
-            ledger.push(Delta {
-                section: Section::Engagement,
-                rule_index: index,
-                rule_name: rule.name.clone(),
-                touchpoint: Some(t.external_id.clone()),
-                occurred_at: t.occurred_at,
-                points: rule.points,
-                decayed,
-                applied,
-            });
+            used[index] += applied.abs();
+            sums[index] += applied;
+            if explain {
+                deltas.push(Delta {
+                    section: Section::Engagement,
+                    rule_index: index,
+                    rule_name: rule.name.clone(),
+                    touchpoint: Some(t.external_id.clone()),
+                    occurred_at: t.occurred_at,
+                    points: rule.points,
+                    decayed,
+                    applied,
+                });
+            }
         }
     }
+    // Stable: within a rule the deltas stay oldest first.
+    deltas.sort_by_key(|d| d.rule_index);
+    ledger.extend(deltas);
+    let engagement: f64 = sums.iter().sum();
 
     Score {
         total: fit + engagement,
@@ -205,7 +258,10 @@ pub fn score(rules: &Rules, traits: &Traits, touchpoints: &[&Touchpoint], now: T
 }
 
 /// A lead's temperature.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "kebab-case")]
 pub enum Grade {
     /// Below warm.
     Cold,
@@ -213,6 +269,17 @@ pub enum Grade {
     Warm,
     /// At or above hot.
     Hot,
+}
+
+impl Grade {
+    /// The stored (kebab-case) name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Grade::Cold => "cold",
+            Grade::Warm => "warm",
+            Grade::Hot => "hot",
+        }
+    }
 }
 
 /// The grade for `total`, given the lead's previous grade.
@@ -267,21 +334,20 @@ fn fit_matches(rule: &FitRule, traits: &Traits) -> bool {
     title_ok && industry_ok && country_ok && size_ok && attribute_ok
 }
 
-fn engagement_matches(rule: &EngagementRule, t: &Touchpoint) -> bool {
+fn engagement_matches(rule: &EngagementRule, t: &Touchpoint, url: Option<&str>) -> bool {
     let p = &t.properties;
-    let url = p.url.as_deref().map(str::to_lowercase);
     (rule.kind.is_empty() || rule.kind.contains(&t.kind))
         && (rule.channel.is_empty() || rule.channel.contains(&t.channel))
         && any_eq(&rule.topic, p.topic.as_deref())
         && (rule.stage.is_empty() || p.content_stage.is_some_and(|s| rule.stage.contains(&s)))
-        && rule.url_prefix.as_ref().is_none_or(|pre| {
-            url.as_deref()
-                .is_some_and(|u| u.starts_with(&pre.to_lowercase()))
-        })
-        && rule.url_contains.as_ref().is_none_or(|part| {
-            url.as_deref()
-                .is_some_and(|u| u.contains(&part.to_lowercase()))
-        })
+        && rule
+            .url_prefix
+            .as_ref()
+            .is_none_or(|pre| url.is_some_and(|u| u.starts_with(&pre.to_lowercase())))
+        && rule
+            .url_contains
+            .as_ref()
+            .is_none_or(|part| url.is_some_and(|u| u.contains(&part.to_lowercase())))
         && any_eq(&rule.campaign, p.campaign.as_deref())
         && any_eq(&rule.source, p.source.as_deref())
         && (rule.medium.is_empty() || p.medium.is_some_and(|m| rule.medium.contains(&m)))
@@ -307,7 +373,7 @@ fn any_eq(accepted: &[String], value: Option<&str>) -> bool {
 
 /// Case-insensitive: without `*` a substring match, with `*` a whole-string
 /// glob where `*` is any run of characters.
-fn pattern_matches(pattern: &str, text: &str) -> bool {
+pub fn pattern_matches(pattern: &str, text: &str) -> bool {
     let pattern = pattern.to_lowercase();
     let text = text.to_lowercase();
     if !pattern.contains('*') {
