@@ -5,6 +5,7 @@
 mod connectors;
 mod ingest;
 mod isolation;
+mod leads;
 mod outbound;
 mod python;
 mod support;

@@ -115,6 +115,10 @@ impl Drop for Server {
 
 /// A blocking HTTP client with a sane timeout.
 pub fn http() -> reqwest::Client {
+    static PROVIDER: std::sync::Once = std::sync::Once::new();
+    PROVIDER.call_once(|| {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
     reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
         .build()

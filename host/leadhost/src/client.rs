@@ -163,7 +163,8 @@ pub async fn call(
         .as_deref()
         .context("no key: pass --key or set LEADHOST_ADMIN_KEY (see DATA_DIR/admin.key)")?;
     let url = format!("{}{path}", server.server.trim_end_matches('/'));
-    let mut request = reqwest::Client::new()
+    let mut request = crate::http_client()
+        .build()?
         .request(method, &url)
         .bearer_auth(key);
     if let Some(body) = body {

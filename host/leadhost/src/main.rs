@@ -3,6 +3,9 @@
 mod bench;
 mod client;
 mod demo;
+mod lead_client;
+mod leads;
+mod population;
 mod scaffold;
 mod server;
 mod traffic;
@@ -42,6 +45,15 @@ enum Command {
     Deliver(client::DeliverArgs),
     /// Pull new touchpoints from a connector that polls, from where it stopped.
     Poll(client::PollArgs),
+    /// Leads: list, show, explain a score, answer hand-offs, change settings.
+    #[command(subcommand)]
+    Lead(lead_client::LeadCommand),
+    /// Accounts: engagement, buying group, orders and installed base.
+    #[command(subcommand)]
+    Account(lead_client::AccountCommand),
+    /// The outbox of CRM hand-offs and alerts: list, redrive dead calls.
+    #[command(subcommand)]
+    Outbox(lead_client::OutboxCommand),
     /// Measure ingest throughput end to end and print the figures.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -108,6 +120,18 @@ fn main() -> std::process::ExitCode {
     }
 }
 
+/// An HTTP client builder with TLS ready: installs the process's TLS
+/// provider (ring) on first use, which reqwest needs before any client.
+pub(crate) fn http_client() -> reqwest::ClientBuilder {
+    static PROVIDER: std::sync::Once = std::sync::Once::new();
+    PROVIDER.call_once(|| {
+        // Fails only when another provider was installed first, which is
+        // as good.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+    reqwest::Client::builder()
+}
+
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -154,6 +178,15 @@ fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             .map(|()| ExitCode::SUCCESS),
         Command::Poll(args) => runtime()?
             .block_on(client::poll(args))
+            .map(|()| ExitCode::SUCCESS),
+        Command::Lead(cmd) => runtime()?
+            .block_on(lead_client::lead(cmd))
+            .map(|()| ExitCode::SUCCESS),
+        Command::Account(cmd) => runtime()?
+            .block_on(lead_client::account(cmd))
+            .map(|()| ExitCode::SUCCESS),
+        Command::Outbox(cmd) => runtime()?
+            .block_on(lead_client::outbox(cmd))
             .map(|()| ExitCode::SUCCESS),
         Command::Bench(cmd) => runtime()?
             .block_on(bench::run(cmd))

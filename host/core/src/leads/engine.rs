@@ -85,6 +85,11 @@ pub struct Engine {
     pub(crate) accounts: Vec<AccountState>,
     round_robin: RoundRobin,
     pub(crate) clock: Timestamp,
+    /// The latest time a touchpoint was received or a command ran: the
+    /// clock of hand-offs and their SLA, which run in real time even when
+    /// old touchpoints are loaded.
+    #[serde(default)]
+    wall: Timestamp,
     pub(crate) model: Option<Model>,
     /// Touchpoints applied.
     pub(crate) applied: u64,
@@ -106,6 +111,7 @@ impl Engine {
             accounts: Vec::new(),
             round_robin: RoundRobin::default(),
             clock: Timestamp::MIN,
+            wall: Timestamp::MIN,
             model: None,
             applied: 0,
         }
@@ -154,6 +160,7 @@ impl Engine {
         let mut fx = Effects::default();
         let at = touchpoint.occurred_at.unwrap_or(received_at);
         self.clock = self.clock.max(at);
+        self.wall = self.wall.max(received_at);
         self.applied += 1;
         let slim = slim(touchpoint, at);
         let resolution = self.graph.resolve(&slim);
@@ -189,6 +196,7 @@ impl Engine {
     /// Runs a command at time `at`.
     pub fn command(&mut self, command: &Command, at: Timestamp) -> Result<Effects, CommandError> {
         self.clock = self.clock.max(at);
+        self.wall = self.wall.max(at);
         let now = self.clock;
         let mut fx = Effects::default();
         match command {
@@ -324,7 +332,6 @@ impl Engine {
         self.rescore(person, now);
         let lead = &self.leads[index(person.0)];
         let engaged = lead.score.fit > 0.0 || lead.score.engagement > 0.0;
-        let qualifying = lead.score.qualifying;
         if identified {
             let _ = self.transition(person, Event::Identified, now, fx);
         }
@@ -334,8 +341,14 @@ impl Engine {
         if purchase {
             // A purchase by an anonymous visitor or a disqualified lead is
             // kept in the account's history but does not move the lead.
+            let before = fx.transitions.len();
             let _ = self.transition(person, Event::Purchased, now, fx);
+            if fx.transitions.len() > before {
+                // A new customer requalifies from now on: score again.
+                self.rescore(person, now);
+            }
         }
+        let qualifying = self.leads[index(person.0)].score.qualifying;
         let _ = self.transition(person, Event::Scored { score: qualifying }, now, fx);
     }
 
@@ -358,7 +371,7 @@ impl Engine {
         );
         let qualifying = match lead.qualify_since {
             Some(since) if requalifying => {
-                signals.retain(|(t, _)| t.occurred_at.is_some_and(|at| at >= since));
+                signals.retain(|(t, _)| t.occurred_at.is_some_and(|at| at > since));
                 scoring::score_matched(rules, &lead.traits, &signals, now, false).total
             }
             _ => score.total,
@@ -455,6 +468,9 @@ impl Engine {
             exclude,
         };
         let seq = lead.handoffs.len() as u32 + 1;
+        // Hand-offs run in real time: loading last year's touchpoints today
+        // starts today's SLA, not one that ran out months ago.
+        let now = now.max(self.wall);
         let due_at = now.saturating_add(self.config.policy.sla_millis());
         let (team, owner, rule, status) = match &self.config.routing {
             None => (

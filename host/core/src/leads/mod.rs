@@ -26,14 +26,17 @@
 //!    thresholds → lead (MQL) or sales-ready (SQL).
 //! 5. Entering sales-ready starts a hand-off: routing picks a team and an
 //!    owner, an SLA timer starts, and the outbox gets the CRM hand-off and
-//!    the owner's alert, each under an idempotency key.
+//!    the owner's alert, each under an idempotency key. Hand-offs run in
+//!    real time: their clock is the latest time a touchpoint was *received*
+//!    or a command ran, so loading old touchpoints starts today's SLA.
 //!
 //! # Requalification
 //!
 //! A lead sales sent back (recycled) and a customer (for upsell and
 //! cross-sell) qualify again on what they did *since*: while in those
 //! stages the score compared with the thresholds is fit plus the engagement
-//! of touchpoints at or after the moment they entered the stage. The score
+//! of touchpoints after the moment they entered the stage (so the purchase
+//! itself does not count). The score
 //! shown is still the whole score.
 //!
 //! # Commands ([`Engine::command`])

@@ -866,3 +866,66 @@ fn training_needs_outcomes_then_predicts() {
     let page = e.leads(&LeadFilter::default());
     assert!(page.items.iter().all(|l| l.predicted.is_some()));
 }
+
+#[test]
+fn an_order_makes_an_opportunity_a_customer_without_an_instant_upsell() {
+    let mut e = engine();
+    let (id, _) = qualify(&mut e, "ann@mill.fi", T0);
+    e.command(
+        &Command::Accept {
+            person: PersonId(id),
+            by: "anna".into(),
+        },
+        T0 + 2000,
+    )
+    .unwrap();
+    let mut order = by_email("o-1", TouchpointKind::OrderPlaced, "ann@mill.fi", T0 + 3000);
+    order.properties.amount = Some(10.0);
+    order.properties.currency = Some("EUR".into());
+    e.apply(&order, T0 + 3000);
+    // The whole score is high, but a customer requalifies only on what it
+    // does after buying (the order itself does not count).
+    let lead = e.lead(id).unwrap();
+    assert_eq!(lead.summary.stage, Stage::Customer);
+    assert_eq!(lead.qualifying, 10.0, "fit only");
+    // Later interest does bring it back for an upsell.
+    e.apply(
+        &by_email(
+            "q-up",
+            TouchpointKind::QuoteRequested,
+            "ann@mill.fi",
+            T0 + 4000,
+        ),
+        T0 + 4000,
+    );
+    e.apply(
+        &by_email(
+            "f-up",
+            TouchpointKind::FormSubmitted,
+            "ann@mill.fi",
+            T0 + 4001,
+        ),
+        T0 + 4001,
+    );
+    assert_eq!(stage_of(&e, id), Stage::SalesReady, "10 + 50 + 30 = 90");
+    assert_eq!(e.lead(id).unwrap().handoffs.len(), 2);
+}
+
+#[test]
+fn old_touchpoints_loaded_today_start_the_sla_today() {
+    let mut e = engine();
+    let received = T0 + 300 * DAY;
+    let mut form = by_email("f", TouchpointKind::FormSubmitted, "ann@mill.fi", T0);
+    form.traits.job_title = Some("Director".into());
+    e.apply(&form, received);
+    e.apply(
+        &by_email("q", TouchpointKind::QuoteRequested, "ann@mill.fi", T0 + 1),
+        received,
+    );
+    let lead = e.lead(1).unwrap();
+    assert_eq!(lead.summary.stage, Stage::SalesReady);
+    assert_eq!(lead.handoffs[0].assigned_at, received);
+    assert!(e.due_handoffs(received + 1).is_empty());
+    // The stage history keeps the touchpoints' own time.
+    assert_eq!(lead.history.last().unwrap().transition.at, T0 + 1);
+}

@@ -2,6 +2,8 @@
 //! Build with `--release` for meaningful numbers.
 
 mod connectors;
+mod leads;
+mod pipeline;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -60,6 +62,48 @@ pub enum BenchCommand {
         #[arg(long)]
         data_dir: Option<PathBuf>,
     },
+    /// The pure lead engine on a synthetic population: touchpoints resolved,
+    /// scored and staged per second (one tenant, one thread, no store), then
+    /// how well the scores rank the people who really buy.
+    Leads {
+        /// Synthetic people.
+        #[arg(long, default_value_t = 200_000)]
+        people: usize,
+        /// Touchpoints they produce in all (about).
+        #[arg(long, default_value_t = 2_000_000)]
+        touchpoints: usize,
+        /// The population's seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Also replay the stream through the engine's parts apart, to show where the time goes.
+        #[arg(long)]
+        phases: bool,
+    },
+    /// A scoring-rules change on a large tenant: every lead rematched and rescored.
+    Rescore {
+        /// Synthetic people (leads).
+        #[arg(long, default_value_t = 1_000_000)]
+        leads: usize,
+        /// Touchpoints per lead on average.
+        #[arg(long, default_value_t = 7.0)]
+        per_lead: f64,
+        /// The population's seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// The lead engine durable end to end: touchpoints committed through the
+    /// ingest writer, folded into leads by the lead worker, outputs committed.
+    Pipeline {
+        /// Synthetic people.
+        #[arg(long, default_value_t = 100_000)]
+        people: usize,
+        /// Touchpoints to send.
+        #[arg(long, default_value_t = 1_000_000)]
+        touchpoints: usize,
+        /// The population's seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
 }
 
 pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
@@ -85,6 +129,25 @@ pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
             prefill,
             data_dir,
         } => ingest(events, batch, concurrency, prefill, data_dir).await,
+        BenchCommand::Leads {
+            people,
+            touchpoints,
+            seed,
+            phases,
+        } => {
+            tokio::task::spawn_blocking(move || leads::leads(people, touchpoints, seed, phases))
+                .await?
+        }
+        BenchCommand::Rescore {
+            leads,
+            per_lead,
+            seed,
+        } => tokio::task::spawn_blocking(move || leads::rescore(leads, per_lead, seed)).await?,
+        BenchCommand::Pipeline {
+            people,
+            touchpoints,
+            seed,
+        } => pipeline::run(people, touchpoints, seed).await,
     }
 }
 
@@ -257,7 +320,7 @@ async fn ingest(
         server.url
     );
     let url = format!("{}/ingest/{tenant}/web/v1/batch", server.url);
-    let client = reqwest::Client::new();
+    let client = crate::http_client().build()?;
     let queue = Arc::new(std::sync::Mutex::new(bodies.into_iter()));
     let started = Instant::now();
     let mut tasks = tokio::task::JoinSet::<anyhow::Result<_>>::new();

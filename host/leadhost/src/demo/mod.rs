@@ -3,6 +3,7 @@
 //! landed.
 
 mod channels;
+mod leads;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -70,8 +71,15 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         server.url
     );
 
+    let crm = leads::StandInCrm::start().await?;
+    leads::configure(&api, &crm).await?;
+
     let mut rng = Seeded::new(args.seed);
-    let start = 1_767_225_600_000; // 2026-01-01
+    // The traffic runs over the last 30 days, so scores have not decayed
+    // and hand-offs start their SLA now (whole days: the same seed gives
+    // the same journeys on any day).
+    let day = 86_400_000;
+    let start = (now_ms() / day - 30) * day;
     let mut events = Vec::new();
     for visitor in 0..args.visitors {
         events.extend(journey(
@@ -92,7 +100,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         ProgressStyle::with_template("  {bar:40} {pos}/{len} events {per_sec} {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    let client = reqwest::Client::new();
+    let client = crate::http_client().build()?;
     let url = format!("{}/ingest/acme/website/v1/batch", server.url);
     let stored = Arc::new(AtomicU64::new(0));
     let mut tasks = tokio::task::JoinSet::<anyhow::Result<_>>::new();
@@ -275,9 +283,16 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
             health["breaker"].as_str().unwrap_or("?")
         );
     }
+    leads::show(&api, &crm).await?;
     server.stop().await.context("stopping the demo server")?;
     println!("\nDone. Try it yourself: `cargo run -p leadhost -- serve`, then see the README.");
     Ok(())
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 async fn fetch_all(api: &ServerArgs) -> anyhow::Result<Vec<Value>> {

@@ -172,10 +172,15 @@ async fn ingest(
             duplicates: 0,
         }
     } else {
-        app.store
+        let receipt = app
+            .store
             .append(tenant.id, bound.connector.id, received_at, rows)?
             .finish()
-            .await?
+            .await?;
+        if receipt.stored > 0 {
+            app.leads.notify();
+        }
+        receipt
     };
 
     let reply = ingested.reply;

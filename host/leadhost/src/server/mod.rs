@@ -3,6 +3,7 @@
 
 mod api;
 mod ingest;
+mod leads_api;
 mod outbound;
 
 use std::collections::HashMap;
@@ -65,6 +66,8 @@ pub struct App {
     bound: RwLock<HashMap<(String, String), Arc<Bound>>>,
     /// (connector id, idempotency key) of deliveries under way.
     pub(crate) in_flight: std::sync::Mutex<std::collections::HashSet<(i64, String)>>,
+    /// The lead worker.
+    pub(crate) leads: crate::leads::worker::LeadService,
 }
 
 /// Plugin state kept in the store, per connector.
@@ -126,7 +129,9 @@ impl App {
             Some(k) => k.clone(),
             None => admin_key_file(&config.data_dir)?,
         };
+        let leads = crate::leads::worker::LeadService::start(store.clone())?;
         Ok(Arc::new(App {
+            leads,
             store,
             runtime: Arc::new(runtime),
             plugins,
@@ -258,6 +263,7 @@ pub fn router(app: Arc<App>) -> axum::Router {
         .merge(ingest::routes())
         .merge(api::routes())
         .merge(outbound::routes())
+        .merge(leads_api::routes())
         .with_state(app)
 }
 
@@ -267,10 +273,15 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    axum::serve(listener, router(app))
+    let dispatcher = crate::leads::dispatch::spawn(Arc::clone(&app));
+    let served = axum::serve(listener, router(Arc::clone(&app)))
         .with_graceful_shutdown(shutdown)
         .await
-        .context("serving HTTP")
+        .context("serving HTTP");
+    dispatcher.abort();
+    // Let the lead worker finish its step and save a snapshot.
+    tokio::task::spawn_blocking(move || app.leads.stop()).await?;
+    served
 }
 
 /// An error answered as JSON: `{"error": code, "message": words}`.

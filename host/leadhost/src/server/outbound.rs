@@ -8,8 +8,9 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
-use leadhost_core::{DeliveryOutcome, Message};
-use leadhost_store::{DeliveryRecord, NewTouchpoint};
+use leadhost_core::{DeliveryOutcome, Message, MessageProblem};
+use leadhost_runtime::InvokeError;
+use leadhost_store::{DeliveryRecord, NewTouchpoint, StoreError};
 use serde_json::{Value, json};
 
 use super::api::Caller;
@@ -53,7 +54,7 @@ fn connector(app: &App, caller: &Caller, tenant: &str, name: &str) -> Result<Arc
     Ok(bound)
 }
 
-/// Removes a key from the in-flight set when the request ends, however it ends.
+/// Removes a key from the in-flight set when the attempt ends, however it ends.
 struct InFlight<'a> {
     app: &'a App,
     key: (i64, String),
@@ -80,106 +81,196 @@ async fn deliver(
     Json(message): Json<Message>,
 ) -> Result<Json<Value>, ApiError> {
     let bound = connector(&app, &caller, &tenant, &name)?;
-    if !bound.plugin.manifest().operations.deliver {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "unsupported",
-            format!(
-                "the {} plugin does not deliver messages",
-                bound.connector.plugin
-            ),
-        ));
-    }
-    message
-        .validate()
-        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid-message", e.to_string()))?;
-    let connector_id = bound.connector.id;
-    let key = message.idempotency_key.clone();
+    let logged = app.deliver_logged(&bound, message, false).await?;
+    Ok(answer(logged.record, logged.duplicate))
+}
 
-    // One attempt per key at a time, in this process.
-    let claimed = app
-        .in_flight
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .insert((connector_id, key.clone()));
-    if !claimed {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "in-progress",
-            format!("message {key:?} is being delivered right now"),
-        ));
-    }
-    let _guard = InFlight {
-        app: &app,
-        key: (connector_id, key.clone()),
-    };
+/// A delivery as the log has it after [`App::deliver_logged`].
+pub(crate) struct Logged {
+    /// The log's record of the key.
+    pub(crate) record: DeliveryRecord,
+    /// Answered from the log: the plugin was not called.
+    pub(crate) duplicate: bool,
+}
 
-    // Accepted or rejected before: answer from the log, do not call again.
-    if let Some(record) = app.store.delivery(connector_id, &key)?
-        && matches!(record.status.as_str(), "accepted" | "rejected")
-    {
-        return Ok(answer(record, true));
-    }
+/// Why [`App::deliver_logged`] did not get an answer from the plugin.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum DeliverError {
+    /// The connector's plugin has no `deliver`.
+    #[error("the {0} plugin does not deliver messages")]
+    Unsupported(String),
+    /// The message cannot be sent as given.
+    #[error(transparent)]
+    Invalid(#[from] MessageProblem),
+    /// Another attempt with the same key is under way in this process.
+    #[error("message {0:?} is being delivered right now")]
+    InProgress(String),
+    /// The server is stopping.
+    #[error("the server is stopping")]
+    Stopping,
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The host failed around the call.
+    #[error("{0}")]
+    Host(String),
+    /// The plugin call failed (logged as `failed`).
+    #[error(transparent)]
+    Invoke(InvokeError),
+}
 
-    let message_json = serde_json::to_string(&message).map_err(super::ingest::host_error)?;
-    app.store
-        .begin_delivery(connector_id, &key, &message_json, now_ms())?;
-    let permit = Arc::clone(&app.slots).acquire_owned().await.map_err(|_| {
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "shutting-down",
-            "the server is stopping",
-        )
-    })?;
-    let (runtime, plugin, binding) = (
-        Arc::clone(&app.runtime),
-        Arc::clone(&bound.plugin),
-        Arc::clone(&bound.binding),
-    );
-    let outcome = tokio::task::spawn_blocking(move || {
-        let _permit = permit;
-        runtime.deliver(&plugin, &binding, &message)
-    })
-    .await
-    .map_err(super::ingest::host_error)?;
-
-    let now = now_ms();
-    let record = match outcome {
-        Ok(DeliveryOutcome::Accepted { provider_id }) => app.store.finish_delivery(
-            connector_id,
-            &key,
-            "accepted",
-            Some(&provider_id),
-            None,
-            now,
-        )?,
-        Ok(DeliveryOutcome::RetryAfter { seconds }) => app.store.finish_delivery(
-            connector_id,
-            &key,
-            "retry-after",
-            None,
-            Some(&seconds.to_string()),
-            now,
-        )?,
-        Ok(DeliveryOutcome::Rejected { reason, message }) => {
-            let reason = serde_json::to_value(reason).unwrap_or_default();
-            let detail = format!("{}: {message}", reason.as_str().unwrap_or("other"));
-            app.store
-                .finish_delivery(connector_id, &key, "rejected", None, Some(&detail), now)?
+impl DeliverError {
+    /// How long to wait before trying again, when the connector says.
+    pub(crate) fn retry_in(&self) -> Option<std::time::Duration> {
+        match self {
+            DeliverError::Invoke(InvokeError::CircuitOpen { retry_in }) => Some(*retry_in),
+            _ => None,
         }
-        Err(e) => {
-            app.store.finish_delivery(
+    }
+}
+
+impl From<DeliverError> for ApiError {
+    fn from(e: DeliverError) -> Self {
+        let message = e.to_string();
+        match e {
+            DeliverError::Unsupported(_) => {
+                ApiError::new(StatusCode::CONFLICT, "unsupported", message)
+            }
+            DeliverError::Invalid(_) => {
+                ApiError::new(StatusCode::BAD_REQUEST, "invalid-message", message)
+            }
+            DeliverError::InProgress(_) => {
+                ApiError::new(StatusCode::CONFLICT, "in-progress", message)
+            }
+            DeliverError::Stopping => {
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "shutting-down", message)
+            }
+            DeliverError::Store(e) => e.into(),
+            DeliverError::Host(m) => super::ingest::host_error(m),
+            DeliverError::Invoke(e) => invoke_error(e),
+        }
+    }
+}
+
+// Here rather than beside `ApiError` only because this change was limited to
+// this file; the lead dispatcher shows these errors in its log and outbox.
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)
+    }
+}
+
+// A method rather than a function of this module so that the lead
+// dispatcher, outside `server`, can reach it.
+impl App {
+    /// Delivers `message` through `bound` at most once per idempotency key:
+    /// one attempt per key at a time in this process, and a key the log has
+    /// as accepted (or, unless `retry_rejected`, rejected) is answered from
+    /// the log without calling the plugin again.
+    pub(crate) async fn deliver_logged(
+        &self,
+        bound: &Bound,
+        message: Message,
+        retry_rejected: bool,
+    ) -> Result<Logged, DeliverError> {
+        if !bound.plugin.manifest().operations.deliver {
+            return Err(DeliverError::Unsupported(bound.connector.plugin.clone()));
+        }
+        message.validate()?;
+        let connector_id = bound.connector.id;
+        let key = message.idempotency_key.clone();
+
+        // One attempt per key at a time, in this process.
+        let claimed = self
+            .in_flight
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert((connector_id, key.clone()));
+        if !claimed {
+            return Err(DeliverError::InProgress(key));
+        }
+        let _guard = InFlight {
+            app: self,
+            key: (connector_id, key.clone()),
+        };
+
+        // Accepted (or rejected) before: answer from the log, do not call again.
+        if let Some(record) = self.store.delivery(connector_id, &key)?
+            && (record.status == "accepted" || (record.status == "rejected" && !retry_rejected))
+        {
+            return Ok(Logged {
+                record,
+                duplicate: true,
+            });
+        }
+
+        let message_json =
+            serde_json::to_string(&message).map_err(|e| DeliverError::Host(e.to_string()))?;
+        self.store
+            .begin_delivery(connector_id, &key, &message_json, now_ms())?;
+        let permit = Arc::clone(&self.slots)
+            .acquire_owned()
+            .await
+            .map_err(|_| DeliverError::Stopping)?;
+        let (runtime, plugin, binding) = (
+            Arc::clone(&self.runtime),
+            Arc::clone(&bound.plugin),
+            Arc::clone(&bound.binding),
+        );
+        let outcome = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            runtime.deliver(&plugin, &binding, &message)
+        })
+        .await
+        .map_err(|e| DeliverError::Host(e.to_string()))?;
+
+        let now = now_ms();
+        let record = match outcome {
+            Ok(DeliveryOutcome::Accepted { provider_id }) => self.store.finish_delivery(
                 connector_id,
                 &key,
-                "failed",
+                "accepted",
+                Some(&provider_id),
                 None,
-                Some(&e.to_string()),
                 now,
-            )?;
-            return Err(invoke_error(e));
-        }
-    };
-    Ok(answer(record, false))
+            )?,
+            Ok(DeliveryOutcome::RetryAfter { seconds }) => self.store.finish_delivery(
+                connector_id,
+                &key,
+                "retry-after",
+                None,
+                Some(&seconds.to_string()),
+                now,
+            )?,
+            Ok(DeliveryOutcome::Rejected { reason, message }) => {
+                let reason = serde_json::to_value(reason).unwrap_or_default();
+                let detail = format!("{}: {message}", reason.as_str().unwrap_or("other"));
+                self.store.finish_delivery(
+                    connector_id,
+                    &key,
+                    "rejected",
+                    None,
+                    Some(&detail),
+                    now,
+                )?
+            }
+            Err(e) => {
+                self.store.finish_delivery(
+                    connector_id,
+                    &key,
+                    "failed",
+                    None,
+                    Some(&e.to_string()),
+                    now,
+                )?;
+                return Err(DeliverError::Invoke(e));
+            }
+        };
+        Ok(Logged {
+            record,
+            duplicate: false,
+        })
+    }
 }
 
 async fn delivery(
