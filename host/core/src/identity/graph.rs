@@ -6,7 +6,7 @@ use super::{
 };
 use crate::touchpoint::{Timestamp, Touchpoint};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeSet, HashMap};
 
 /// People, accounts and merges, with every identity mapped to exactly one
 /// canonical person. See the [module documentation](super) for the policies.
@@ -20,11 +20,11 @@ pub struct IdentityGraph {
     merges: Vec<MergeRecord>,
     /// Every identity to the canonical person holding it.
     #[serde(with = "pairs")]
-    index: BTreeMap<Identity, PersonId>,
+    index: HashMap<Identity, PersonId>,
     /// Explicit account ids to their account.
-    account_ids: BTreeMap<String, AccountId>,
+    account_ids: HashMap<String, AccountId>,
     /// Company domains to their account.
-    domains: BTreeMap<String, AccountId>,
+    domains: HashMap<String, AccountId>,
     /// The latest time seen: the date of touchpoints that carry none.
     clock: Timestamp,
 }
@@ -39,6 +39,12 @@ impl IdentityGraph {
     /// as its identities say.
     pub fn resolve(&mut self, touchpoint: &Touchpoint) -> Resolution {
         let at = touchpoint.occurred_at.unwrap_or(self.clock);
+        self.resolve_at(touchpoint, at)
+    }
+
+    /// [`IdentityGraph::resolve`] with the touchpoint dated `at` (for a
+    /// caller that dates undated touchpoints its own way).
+    pub fn resolve_at(&mut self, touchpoint: &Touchpoint, at: Timestamp) -> Resolution {
         self.clock = self.clock.max(at);
         let ids = Identity::from_touchpoint(&touchpoint.identities);
 
@@ -412,18 +418,19 @@ fn index(id: u64) -> usize {
 /// A map with non-string keys stored as a list of pairs, so JSON can hold it.
 mod pairs {
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
-    use std::collections::BTreeMap;
+    use std::collections::HashMap;
+    use std::hash::Hash;
 
     pub fn serialize<K: Serialize, V: Serialize, S: Serializer>(
-        map: &BTreeMap<K, V>,
+        map: &HashMap<K, V>,
         s: S,
     ) -> Result<S::Ok, S::Error> {
         s.collect_seq(map.iter())
     }
 
-    pub fn deserialize<'de, K, V, D>(d: D) -> Result<BTreeMap<K, V>, D::Error>
+    pub fn deserialize<'de, K, V, D>(d: D) -> Result<HashMap<K, V>, D::Error>
     where
-        K: Deserialize<'de> + Ord,
+        K: Deserialize<'de> + Eq + Hash,
         V: Deserialize<'de>,
         D: Deserializer<'de>,
     {

@@ -1,5 +1,6 @@
 //! The engine: state and the fold over touchpoints and commands.
 
+use super::signal::Signal;
 use super::{
     AccountState, Command, CommandError, Effects, Equipment, Handoff, HandoffStatus, MAX_SIGNALS,
     Order, Outbound, OutboundKind, RecordedTransition, ScoreState, TenantConfig,
@@ -9,8 +10,8 @@ use crate::lifecycle::{
     Event, LeadFacts, Lifecycle, RoundRobin, SlaAction, SlaTimer, Stage, Transition, route,
 };
 use crate::predict::{Model, Sample, TrainOptions};
-use crate::scoring::{self, Grade};
-use crate::touchpoint::{Properties, Timestamp, Touchpoint, TouchpointKind, Traits};
+use crate::scoring::{self, Counted, Grade};
+use crate::touchpoint::{Timestamp, Touchpoint, TouchpointKind, Traits};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::collections::BTreeSet;
@@ -24,12 +25,9 @@ pub(crate) struct Lead {
     pub(crate) traits: Traits,
     /// The time of the newest touchpoint whose traits were taken.
     traits_at: Timestamp,
-    /// Slim copies of the touchpoints resolved to this person, sorted by
-    /// [`scoring::signal_order`].
-    pub(crate) signals: Vec<Touchpoint>,
-    /// The engagement rules each signal matches (rebuilt on load).
-    #[serde(skip)]
-    matched: Vec<Vec<u32>>,
+    /// Compact copies of the touchpoints resolved to this person, sorted by
+    /// [`Signal::order`].
+    pub(crate) signals: Vec<Signal>,
     /// Signals dropped beyond [`MAX_SIGNALS`].
     pub(crate) dropped: u64,
     /// The people whose signals count for this lead: itself and everyone
@@ -48,11 +46,6 @@ pub(crate) struct Lead {
 }
 
 impl Lead {
-    /// The engagement rules each signal matches, parallel to `signals`.
-    pub(crate) fn matched_rules(&self) -> impl Iterator<Item = &[u32]> {
-        self.matched.iter().map(Vec::as_slice)
-    }
-
     fn new(person: PersonId, at: Timestamp) -> Lead {
         Lead {
             person,
@@ -60,7 +53,6 @@ impl Lead {
             traits: Traits::default(),
             traits_at: Timestamp::MIN,
             signals: Vec::new(),
-            matched: Vec::new(),
             dropped: 0,
             members: vec![person],
             lifecycle: Lifecycle::default(),
@@ -162,8 +154,7 @@ impl Engine {
         self.clock = self.clock.max(at);
         self.wall = self.wall.max(received_at);
         self.applied += 1;
-        let slim = slim(touchpoint, at);
-        let resolution = self.graph.resolve(&slim);
+        let resolution = self.graph.resolve_at(touchpoint, at);
         self.sync_people(at);
         fx.conflicts.extend(resolution.conflicts);
         for merge in &resolution.merged {
@@ -180,13 +171,16 @@ impl Engine {
             self.record_account_facts(account, person, touchpoint, at);
         }
 
+        let mut signal = Signal::of(touchpoint, at);
+        signal.matched = scoring::matching(self.config.rules(), &signal.facts());
         let lead = &mut self.leads[index(person.0)];
         take_traits(lead, &touchpoint.traits, at);
-        if let Some(topic) = product_interest(touchpoint) {
+        if let Some(topic) = product_interest(touchpoint)
+            && !lead.products.contains(topic)
+        {
             lead.products.insert(topic.to_string());
         }
-        let matched = scoring::matching_rules(self.config.rules(), &slim);
-        insert_signal(lead, slim, matched);
+        insert_signal(lead, signal);
 
         let purchase = touchpoint.kind == TouchpointKind::OrderPlaced;
         self.evaluate(person, purchase, now, &mut fx);
@@ -356,13 +350,13 @@ impl Engine {
     fn rescore(&mut self, person: PersonId, now: Timestamp) {
         let lead = &self.leads[index(person.0)];
         let rules = self.config.rules();
-        let mut signals: Vec<(&Touchpoint, &[u32])> = Vec::new();
+        let mut signals: Vec<Counted<'_>> = Vec::new();
         for member in &lead.members {
             let m = &self.leads[index(member.0)];
-            signals.extend(m.signals.iter().zip(m.matched.iter().map(Vec::as_slice)));
+            signals.extend(m.signals.iter().map(Signal::counted));
         }
         if lead.members.len() > 1 {
-            signals.sort_by(|a, b| scoring::signal_order(a.0, b.0));
+            signals.sort_by(Counted::order);
         }
         let score = scoring::score_matched(rules, &lead.traits, &signals, now, false);
         let requalifying = matches!(
@@ -371,7 +365,7 @@ impl Engine {
         );
         let qualifying = match lead.qualify_since {
             Some(since) if requalifying => {
-                signals.retain(|(t, _)| t.occurred_at.is_some_and(|at| at > since));
+                signals.retain(|t| t.occurred_at.is_some_and(|at| at > since));
                 scoring::score_matched(rules, &lead.traits, &signals, now, false).total
             }
             _ => score.total,
@@ -812,11 +806,9 @@ impl Engine {
             for part in self.leads.chunks_mut(chunk) {
                 scope.spawn(move || {
                     for lead in part {
-                        lead.matched = lead
-                            .signals
-                            .iter()
-                            .map(|s| scoring::matching_rules(rules, s))
-                            .collect();
+                        for signal in &mut lead.signals {
+                            signal.matched = scoring::matching(rules, &signal.facts());
+                        }
                     }
                 });
             }
@@ -859,46 +851,17 @@ impl Engine {
     }
 }
 
-/// A copy of the touchpoint with what scoring and the views need, dated.
-fn slim(t: &Touchpoint, at: Timestamp) -> Touchpoint {
-    Touchpoint {
-        external_id: t.external_id.clone(),
-        occurred_at: Some(at),
-        channel: t.channel,
-        kind: t.kind.clone(),
-        identities: t.identities.clone(),
-        traits: Traits::default(),
-        properties: Properties {
-            content_id: t.properties.content_id.clone(),
-            topic: t.properties.topic.clone(),
-            content_stage: t.properties.content_stage,
-            url: t.properties.url.clone(),
-            title: None,
-            referrer: None,
-            campaign: t.properties.campaign.clone(),
-            source: t.properties.source.clone(),
-            medium: t.properties.medium,
-            amount: t.properties.amount,
-            currency: t.properties.currency.clone(),
-            other: Vec::new(),
-        },
-        consent: Vec::new(),
-    }
-}
-
 /// Inserts a signal at its place in the order; drops the oldest beyond the
 /// limit.
-fn insert_signal(lead: &mut Lead, signal: Touchpoint, matched: Vec<u32>) {
+fn insert_signal(lead: &mut Lead, signal: Signal) {
     let at = lead
         .signals
         .iter()
-        .rposition(|s| scoring::signal_order(s, &signal).is_le())
+        .rposition(|s| Signal::order(s, &signal).is_le())
         .map_or(0, |i| i + 1);
     lead.signals.insert(at, signal);
-    lead.matched.insert(at, matched);
     if lead.signals.len() > MAX_SIGNALS {
         lead.signals.remove(0);
-        lead.matched.remove(0);
         lead.dropped += 1;
     }
 }
@@ -906,16 +869,29 @@ fn insert_signal(lead: &mut Lead, signal: Touchpoint, matched: Vec<u32>) {
 /// Takes reported traits: a newer touchpoint's values replace, an older
 /// one's only fill gaps.
 fn take_traits(lead: &mut Lead, traits: &Traits, at: Timestamp) {
+    if is_empty(traits) {
+        return;
+    }
     if at >= lead.traits_at {
         let older = std::mem::take(&mut lead.traits);
         lead.traits = traits.clone();
         fill_missing(&mut lead.traits, &older);
-        if *traits != Traits::default() {
-            lead.traits_at = at;
-        }
+        lead.traits_at = at;
     } else {
         fill_missing(&mut lead.traits, traits);
     }
+}
+
+/// Whether a touchpoint reported no traits at all (most do not).
+fn is_empty(t: &Traits) -> bool {
+    t.first_name.is_none()
+        && t.last_name.is_none()
+        && t.job_title.is_none()
+        && t.company.is_none()
+        && t.industry.is_none()
+        && t.company_size.is_none()
+        && t.country.is_none()
+        && t.other.is_empty()
 }
 
 fn fill_missing(into: &mut Traits, from: &Traits) {

@@ -49,6 +49,7 @@
 
 mod config;
 mod engine;
+mod signal;
 #[cfg(test)]
 mod tests;
 mod views;

@@ -1,11 +1,12 @@
 //! Read-only views of the engine for the API and the CLI.
 
 use super::engine::{Lead, index, round2};
+use super::signal::Signal;
 use super::{AccountState, Equipment, Handoff, Order, RecordedTransition};
 use crate::identity::{AccountId, Identity, MergeRecord, PersonId};
 use crate::lifecycle::Stage;
-use crate::scoring::{self, Grade, Section};
-use crate::touchpoint::{Channel, Timestamp, Touchpoint, TouchpointKind, Traits};
+use crate::scoring::{self, Counted, Grade, Section};
+use crate::touchpoint::{Channel, Timestamp, TouchpointKind, Traits};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -276,11 +277,13 @@ impl Engine {
         let person = self.graph.canonical(PersonId(id));
         let lead = self.leads.get(index(person.0))?;
         let rules = self.config.rules();
-        let signals = self.member_signals(lead);
-        let score = scoring::score(rules, &lead.traits, &signals, lead.score.at);
+        let mut signals = self.member_signals(lead);
+        signals.sort_by(|a, b| Signal::order(a, b));
+        let counted: Vec<Counted<'_>> = signals.iter().map(|s| s.counted()).collect();
+        let score = scoring::score_matched(rules, &lead.traits, &counted, lead.score.at, true);
         let kinds: BTreeMap<&str, String> = signals
             .iter()
-            .map(|t| (t.external_id.as_str(), t.kind.name().into_owned()))
+            .map(|t| (&*t.external_id, t.kind.name().into_owned()))
             .collect();
         let explanation = score
             .ledger
@@ -299,8 +302,7 @@ impl Engine {
                 applied: round2(d.applied),
             })
             .collect();
-        let mut recent: Vec<&Touchpoint> = signals.clone();
-        recent.sort_by(|a, b| scoring::signal_order(b, a));
+        let recent: Vec<&Signal> = signals.iter().rev().copied().collect();
         let members: Vec<u64> = lead
             .members
             .iter()
@@ -358,13 +360,13 @@ impl Engine {
                 .iter()
                 .take(200)
                 .map(|t| TouchpointLine {
-                    external_id: t.external_id.clone(),
-                    at: t.occurred_at,
+                    external_id: t.external_id.to_string(),
+                    at: Some(t.at),
                     channel: t.channel,
                     kind: t.kind.name().into_owned(),
-                    url: t.properties.url.clone(),
-                    topic: t.properties.topic.clone(),
-                    campaign: t.properties.campaign.clone(),
+                    url: t.url.as_deref().map(str::to_string),
+                    topic: t.topic.as_deref().map(str::to_string),
+                    campaign: t.campaign.as_deref().map(str::to_string),
                 })
                 .collect(),
             dropped_touchpoints: lead
@@ -515,7 +517,7 @@ impl Engine {
         }
     }
 
-    fn member_signals<'a>(&'a self, lead: &'a Lead) -> Vec<&'a Touchpoint> {
+    fn member_signals<'a>(&'a self, lead: &'a Lead) -> Vec<&'a Signal> {
         lead.members
             .iter()
             .flat_map(|m| self.leads[index(m.0)].signals.iter())
@@ -524,29 +526,27 @@ impl Engine {
 }
 
 /// The model's features of a lead from its touchpoints before `cut` (all
-/// when `None`), scored at `cut` or the lead's last evaluation.
+/// when `None`), scored at `cut` or else at the engine's clock: a converted
+/// lead as it was when it converted, any other as it is now.
 pub(crate) fn features(engine: &Engine, lead: &Lead, cut: Option<Timestamp>) -> Vec<f64> {
     let rules = engine.config.rules();
-    let mut signals: Vec<(&Touchpoint, &[u32])> = Vec::new();
+    let mut signals: Vec<&Signal> = Vec::new();
     for member in &lead.members {
         let m = &engine.leads[index(member.0)];
-        for (t, matched) in m.signals.iter().zip(m.matched_rules()) {
-            if cut.is_none_or(|c| t.occurred_at.is_some_and(|at| at < c)) {
-                signals.push((t, matched));
-            }
-        }
+        signals.extend(m.signals.iter().filter(|t| cut.is_none_or(|c| t.at < c)));
     }
-    signals.sort_by(|a, b| scoring::signal_order(a.0, b.0));
-    let now = cut.unwrap_or(lead.score.at);
-    let score = scoring::score_matched(rules, &lead.traits, &signals, now, false);
-    let count = |f: &dyn Fn(&Touchpoint) -> bool| {
-        let n = signals.iter().filter(|(t, _)| f(t)).count();
+    signals.sort_by(|a, b| Signal::order(a, b));
+    let counted: Vec<Counted<'_>> = signals.iter().map(|s| s.counted()).collect();
+    let now = cut.unwrap_or(engine.clock);
+    let score = scoring::score_matched(rules, &lead.traits, &counted, now, false);
+    let count = |f: &dyn Fn(&Signal) -> bool| {
+        let n = signals.iter().filter(|t| f(t)).count();
         (n as f64).ln_1p()
     };
-    let channel = |c: Channel| count(&|t: &Touchpoint| t.channel == c);
-    let kind = |ks: &[TouchpointKind]| count(&|t: &Touchpoint| ks.contains(&t.kind));
-    let first = signals.first().and_then(|(t, _)| t.occurred_at);
-    let last = signals.last().and_then(|(t, _)| t.occurred_at);
+    let channel = |c: Channel| count(&|t: &Signal| t.channel == c);
+    let kind = |ks: &[TouchpointKind]| count(&|t: &Signal| ks.contains(&t.kind));
+    let first = signals.first().map(|t| t.at);
+    let last = signals.last().map(|t| t.at);
     let active_days = match (first, last) {
         (Some(f), Some(l)) => ((l - f).max(0) as f64 / MS_PER_DAY).ln_1p(),
         _ => 0.0,
@@ -567,9 +567,7 @@ pub(crate) fn features(engine: &Engine, lead: &Lead, cut: Option<Timestamp>) -> 
         kind(&[EmailClicked]),
         kind(&[EventAttended, BadgeScanned]),
         kind(&[QuoteRequested]),
-        count(&|t: &Touchpoint| {
-            t.properties.content_stage == Some(crate::touchpoint::ContentStage::Closing)
-        }),
+        count(&|t: &Signal| t.stage == Some(crate::touchpoint::ContentStage::Closing)),
         active_days,
     ]
 }

@@ -87,11 +87,13 @@ mod rules;
 mod tests;
 
 pub use rules::{
-    AttributeMatch, EngagementRule, FitRule, RULES_VERSION, Rules, RulesError, Section, SizeRange,
-    Thresholds,
+    AttributeMatch, EngagementRule, FitRule, MAX_ENGAGEMENT_RULES, RULES_VERSION, Rules,
+    RulesError, Section, SizeRange, Thresholds,
 };
 
-use crate::touchpoint::{Timestamp, Touchpoint, Traits};
+use crate::touchpoint::{
+    Acquisition, Channel, ContentStage, Timestamp, Touchpoint, TouchpointKind, Traits,
+};
 
 const MS_PER_DAY: f64 = 86_400_000.0;
 
@@ -135,46 +137,173 @@ pub struct Score {
 /// The result does not depend on the order of `touchpoints`: they are taken
 /// sorted by `(occurred_at, external_id)`.
 pub fn score(rules: &Rules, traits: &Traits, touchpoints: &[&Touchpoint], now: Timestamp) -> Score {
-    let mut sorted: Vec<&Touchpoint> = touchpoints.to_vec();
-    sorted.sort_by(|a, b| signal_order(a, b));
-    let matched: Vec<Vec<u32>> = sorted.iter().map(|t| matching_rules(rules, t)).collect();
-    let signals: Vec<(&Touchpoint, &[u32])> = sorted
+    let mut counted: Vec<Counted<'_>> = touchpoints
         .iter()
-        .zip(&matched)
-        .map(|(t, m)| (*t, m.as_slice()))
+        .map(|t| Counted {
+            external_id: &t.external_id,
+            occurred_at: t.occurred_at,
+            matched: matching_rules(rules, t),
+        })
         .collect();
-    score_matched(rules, traits, &signals, now, true)
+    counted.sort_by(Counted::order);
+    score_matched(rules, traits, &counted, now, true)
 }
 
-/// The order engagement is counted in, which decides what a cap trims:
-/// oldest first, then by external id.
-pub fn signal_order(a: &Touchpoint, b: &Touchpoint) -> std::cmp::Ordering {
-    (a.occurred_at, &a.external_id).cmp(&(b.occurred_at, &b.external_id))
+/// A set of engagement rules (by index) one touchpoint matches.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct RuleSet(u128);
+
+impl RuleSet {
+    /// Adds rule `index` (below [`MAX_ENGAGEMENT_RULES`]).
+    pub fn insert(&mut self, index: usize) {
+        if index < MAX_ENGAGEMENT_RULES {
+            self.0 |= 1 << index;
+        }
+    }
+
+    /// Whether rule `index` is in the set.
+    pub fn contains(self, index: usize) -> bool {
+        index < MAX_ENGAGEMENT_RULES && self.0 & (1 << index) != 0
+    }
+
+    /// Whether no rule matched.
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// How many rules matched.
+    pub fn len(self) -> usize {
+        self.0.count_ones() as usize
+    }
+
+    /// The rule indexes, ascending.
+    pub fn iter(self) -> impl Iterator<Item = usize> {
+        let mut bits = self.0;
+        std::iter::from_fn(move || {
+            if bits == 0 {
+                return None;
+            }
+            let index = bits.trailing_zeros() as usize;
+            bits &= bits - 1;
+            Some(index)
+        })
+    }
 }
 
-/// The indexes of the engagement rules that `touchpoint` matches, ascending.
+/// What engagement rules look at in a touchpoint, borrowed: from a
+/// [`Touchpoint`] ([`Facts::of`]) or from a caller's own compact copy.
+#[derive(Debug, Clone, Copy)]
+pub struct Facts<'a> {
+    /// What happened.
+    pub kind: &'a TouchpointKind,
+    /// Where.
+    pub channel: Channel,
+    /// Content topic.
+    pub topic: Option<&'a str>,
+    /// Content stage.
+    pub stage: Option<ContentStage>,
+    /// The URL, as given.
+    pub url: Option<&'a str>,
+    /// Campaign.
+    pub campaign: Option<&'a str>,
+    /// Acquisition source.
+    pub source: Option<&'a str>,
+    /// Acquisition medium.
+    pub medium: Option<Acquisition>,
+    /// The domain of the e-mail seen.
+    pub email_domain: Option<&'a str>,
+    /// The company domain seen.
+    pub company_domain: Option<&'a str>,
+}
+
+impl<'a> Facts<'a> {
+    /// The facts of a touchpoint.
+    pub fn of(t: &'a Touchpoint) -> Facts<'a> {
+        let p = &t.properties;
+        Facts {
+            kind: &t.kind,
+            channel: t.channel,
+            topic: p.topic.as_deref(),
+            stage: p.content_stage,
+            url: p.url.as_deref(),
+            campaign: p.campaign.as_deref(),
+            source: p.source.as_deref(),
+            medium: p.medium,
+            email_domain: t
+                .identities
+                .email
+                .as_deref()
+                .and_then(|e| e.rsplit_once('@'))
+                .map(|(_, d)| d),
+            company_domain: t.identities.company_domain.as_deref(),
+        }
+    }
+}
+
+/// One touchpoint as scoring counts it: its id (for the ledger), its time
+/// and the engagement rules it matched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Counted<'a> {
+    /// The touchpoint's external id.
+    pub external_id: &'a str,
+    /// When it happened.
+    pub occurred_at: Option<Timestamp>,
+    /// The engagement rules it matched.
+    pub matched: RuleSet,
+}
+
+impl Counted<'_> {
+    /// The order engagement is counted in, which decides what a cap trims:
+    /// oldest first, then by external id.
+    pub fn order(a: &Counted<'_>, b: &Counted<'_>) -> std::cmp::Ordering {
+        (a.occurred_at, a.external_id).cmp(&(b.occurred_at, b.external_id))
+    }
+}
+
+/// The engagement rules a touchpoint matches.
 ///
 /// Matching depends only on the rules and the touchpoint, not on the time,
 /// so a caller that keeps touchpoints can match each once and score many
 /// times with [`score_matched`].
-pub fn matching_rules(rules: &Rules, touchpoint: &Touchpoint) -> Vec<u32> {
-    let url = touchpoint.properties.url.as_deref().map(str::to_lowercase);
-    rules
-        .engagement
-        .iter()
-        .enumerate()
-        .filter(|(_, rule)| engagement_matches(rule, touchpoint, url.as_deref()))
-        .map(|(i, _)| i as u32)
-        .collect()
+pub fn matching_rules(rules: &Rules, touchpoint: &Touchpoint) -> RuleSet {
+    matching(rules, &Facts::of(touchpoint))
+}
+
+/// The engagement rules these facts match.
+pub fn matching(rules: &Rules, facts: &Facts<'_>) -> RuleSet {
+    let mut set = RuleSet::default();
+    let mut url: Option<Option<String>> = None;
+    for (index, rule) in rules.engagement.iter().enumerate() {
+        if !engagement_matches_cheap(rule, facts) {
+            continue;
+        }
+        if rule.url_prefix.is_some() || rule.url_contains.is_some() {
+            let lower = url.get_or_insert_with(|| facts.url.map(str::to_lowercase));
+            let lower = lower.as_deref();
+            let prefix_ok = rule
+                .url_prefix
+                .as_ref()
+                .is_none_or(|pre| lower.is_some_and(|u| u.starts_with(pre.as_str())));
+            let contains_ok = rule
+                .url_contains
+                .as_ref()
+                .is_none_or(|part| lower.is_some_and(|u| u.contains(part.as_str())));
+            if !(prefix_ok && contains_ok) {
+                continue;
+            }
+        }
+        set.insert(index);
+    }
+    set
 }
 
 /// [`score`] for touchpoints already matched with [`matching_rules`] and
-/// sorted by [`signal_order`]; the same arithmetic in the same order, so the
-/// totals are identical. With `explain` false the ledger is left empty.
+/// sorted by [`Counted::order`]; the same arithmetic in the same order, so
+/// the totals are identical. With `explain` false the ledger is left empty.
 pub fn score_matched(
     rules: &Rules,
     traits: &Traits,
-    signals: &[(&Touchpoint, &[u32])],
+    signals: &[Counted<'_>],
     now: Timestamp,
     explain: bool,
 ) -> Score {
@@ -204,12 +333,16 @@ pub fn score_matched(
     let mut used = vec![0.0_f64; count];
     let mut sums = vec![0.0_f64; count];
     let mut deltas = Vec::new();
-    for (t, matched) in signals {
+    for t in signals {
+        if t.matched.is_empty() {
+            continue;
+        }
         let age_days = t.occurred_at.map_or(0.0, |at| {
             (now.saturating_sub(at)).max(0) as f64 / MS_PER_DAY
         });
-        for &index in *matched {
-            let index = index as usize;
+        // One decay factor per touchpoint: the half-life is the tenant's.
+        let factor = 0.5_f64.powf(age_days / rules.half_life_days);
+        for index in t.matched.iter() {
             let Some(rule) = rules.engagement.get(index) else {
                 continue;
             };
@@ -217,7 +350,7 @@ pub fn score_matched(
                 continue;
             }
             let decayed = if rule.decay {
-                rule.points * 0.5_f64.powf(age_days / rules.half_life_days)
+                rule.points * factor
             } else {
                 rule.points
             };
@@ -235,7 +368,7 @@ pub fn score_matched(
                     section: Section::Engagement,
                     rule_index: index,
                     rule_name: rule.name.clone(),
-                    touchpoint: Some(t.external_id.clone()),
+                    touchpoint: Some(t.external_id.to_string()),
                     occurred_at: t.occurred_at,
                     points: rule.points,
                     decayed,
@@ -334,36 +467,21 @@ fn fit_matches(rule: &FitRule, traits: &Traits) -> bool {
     title_ok && industry_ok && country_ok && size_ok && attribute_ok
 }
 
-fn engagement_matches(rule: &EngagementRule, t: &Touchpoint, url: Option<&str>) -> bool {
-    let p = &t.properties;
-    (rule.kind.is_empty() || rule.kind.contains(&t.kind))
-        && (rule.channel.is_empty() || rule.channel.contains(&t.channel))
-        && any_eq(&rule.topic, p.topic.as_deref())
-        && (rule.stage.is_empty() || p.content_stage.is_some_and(|s| rule.stage.contains(&s)))
-        && rule
-            .url_prefix
-            .as_ref()
-            .is_none_or(|pre| url.is_some_and(|u| u.starts_with(&pre.to_lowercase())))
-        && rule
-            .url_contains
-            .as_ref()
-            .is_none_or(|part| url.is_some_and(|u| u.contains(&part.to_lowercase())))
-        && any_eq(&rule.campaign, p.campaign.as_deref())
-        && any_eq(&rule.source, p.source.as_deref())
-        && (rule.medium.is_empty() || p.medium.is_some_and(|m| rule.medium.contains(&m)))
-        && (rule.email_domain.is_empty() || {
-            let email_domain = t
-                .identities
-                .email
-                .as_deref()
-                .and_then(|e| e.rsplit_once('@'))
-                .map(|(_, d)| d);
-            let company = t.identities.company_domain.as_deref();
-            rule.email_domain.iter().any(|d| {
-                email_domain.is_some_and(|e| e.eq_ignore_ascii_case(d))
-                    || company.is_some_and(|c| c.eq_ignore_ascii_case(d))
-            })
-        })
+/// Every condition of `rule` but the URL ones, which [`matching`] checks
+/// with the URL lower-cased once per touchpoint.
+fn engagement_matches_cheap(rule: &EngagementRule, f: &Facts<'_>) -> bool {
+    (rule.kind.is_empty() || rule.kind.contains(f.kind))
+        && (rule.channel.is_empty() || rule.channel.contains(&f.channel))
+        && any_eq(&rule.topic, f.topic)
+        && (rule.stage.is_empty() || f.stage.is_some_and(|s| rule.stage.contains(&s)))
+        && any_eq(&rule.campaign, f.campaign)
+        && any_eq(&rule.source, f.source)
+        && (rule.medium.is_empty() || f.medium.is_some_and(|m| rule.medium.contains(&m)))
+        && (rule.email_domain.is_empty()
+            || rule.email_domain.iter().any(|d| {
+                f.email_domain.is_some_and(|e| e.eq_ignore_ascii_case(d))
+                    || f.company_domain.is_some_and(|c| c.eq_ignore_ascii_case(d))
+            }))
 }
 
 /// An empty list accepts anything; otherwise the value must equal one entry.

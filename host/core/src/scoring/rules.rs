@@ -12,6 +12,10 @@ use crate::touchpoint::{Acquisition, Channel, ContentStage, TouchpointKind};
 /// The only format version this crate reads.
 pub const RULES_VERSION: u64 = 1;
 
+/// The most engagement rules one tenant may have (matches are kept as a
+/// 128-bit set per touchpoint).
+pub const MAX_ENGAGEMENT_RULES: usize = 128;
+
 /// Which list of rules a rule belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Section {
@@ -134,9 +138,9 @@ pub struct EngagementRule {
     pub topic: Vec<String>,
     /// Content stages; any may match.
     pub stage: Vec<ContentStage>,
-    /// The URL starts with this (case-insensitive).
+    /// The URL starts with this (case-insensitive; kept lower-cased).
     pub url_prefix: Option<String>,
-    /// The URL contains this (case-insensitive).
+    /// The URL contains this (case-insensitive; kept lower-cased).
     pub url_contains: Option<String>,
     /// Campaigns, case-insensitive; any may match.
     pub campaign: Vec<String>,
@@ -226,6 +230,15 @@ impl Rules {
             .enumerate()
             .map(|(i, o)| engagement_rule(i, o))
             .collect::<Result<Vec<_>, _>>()?;
+        if engagement.len() > MAX_ENGAGEMENT_RULES {
+            return Err(set(
+                "engagement",
+                format!(
+                    "at most {MAX_ENGAGEMENT_RULES} rules (found {})",
+                    engagement.len()
+                ),
+            ));
+        }
 
         Ok(Rules {
             half_life_days,
@@ -485,8 +498,9 @@ fn engagement_rule(index: usize, obj: &Map<String, Value>) -> Result<EngagementR
         channel: r.list("channel")?,
         topic: r.texts("topic")?,
         stage: r.list("stage")?,
-        url_prefix: opt_text("url_prefix")?,
-        url_contains: opt_text("url_contains")?,
+        // Kept lower-cased: URLs are compared case-insensitively.
+        url_prefix: opt_text("url_prefix")?.map(|u| u.to_lowercase()),
+        url_contains: opt_text("url_contains")?.map(|u| u.to_lowercase()),
         campaign: r.texts("campaign")?,
         source: r.texts("source")?,
         medium: r.list("medium")?,

@@ -45,7 +45,9 @@ use serde::Serialize;
 const BATCH: usize = 5000;
 /// How often the worker looks at the log and the SLA timers when idle.
 const IDLE: Duration = Duration::from_millis(250);
-/// How often a changed state is snapshotted.
+/// How often a changed state is snapshotted, at least: a snapshot that takes
+/// long (a large tenant) waits ten times its own duration, so the worker
+/// spends at most a tenth of its time on them.
 const SNAPSHOT_EVERY: Duration = Duration::from_secs(60);
 
 /// What a command did, as its caller sees it.
@@ -242,6 +244,8 @@ struct Worker {
     progress: LeadProgress,
     dirty: bool,
     last_snapshot: Instant,
+    /// How long the last snapshot took.
+    snapshot_cost: Duration,
     last_sla_check: Instant,
 }
 
@@ -252,6 +256,7 @@ fn run(store: Store, shared: Arc<Shared>, rx: Receiver<Msg>) {
         progress: LeadProgress::default(),
         dirty: false,
         last_snapshot: Instant::now(),
+        snapshot_cost: Duration::ZERO,
         last_sla_check: Instant::now(),
     };
     // Restore; on failure keep trying, answering commands with the error.
@@ -308,7 +313,8 @@ fn run(store: Store, shared: Arc<Shared>, rx: Receiver<Msg>) {
             }
         }
         if worker.dirty
-            && (stop || worker.last_snapshot.elapsed() >= SNAPSHOT_EVERY)
+            && (stop
+                || worker.last_snapshot.elapsed() >= SNAPSHOT_EVERY.max(worker.snapshot_cost * 10))
             && let Err(e) = worker.snapshot()
         {
             tracing::error!("lead snapshot failed: {e:#}");
@@ -676,6 +682,7 @@ impl Worker {
             .save_lead_snapshot(self.progress, taken_at, &states)?;
         self.dirty = false;
         self.last_snapshot = Instant::now();
+        self.snapshot_cost = started.elapsed();
         self.shared
             .status
             .lock()
