@@ -150,7 +150,7 @@ async fn touchpoints_become_routed_leads_with_hand_offs_that_survive_a_crash() {
     let hook = StandIn::start(vec![(200, "", "{}")]);
     let dir = warm_data_dir();
     let mut server = Server::start(dir.path(), &[]);
-    server.tenant("mill");
+    let tenant_key = server.tenant("mill");
     server.cli_ok(&[
         "connector",
         "enable",
@@ -219,6 +219,26 @@ async fn touchpoints_become_routed_leads_with_hand_offs_that_survive_a_crash() {
     )
     .await;
     assert_eq!(status, 200);
+    // The tenant's own key may read its leads but not choose the URLs the
+    // host calls.
+    let r = http()
+        .put(format!(
+            "{}/v1/tenants/mill/lead-settings/handoff",
+            server.url
+        ))
+        .bearer_auth(&tenant_key)
+        .body(r#"{"crm": {"url": "http://10.0.0.1/"}}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let r = http()
+        .get(format!("{}/v1/tenants/mill/leads", server.url))
+        .bearer_auth(&tenant_key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
 
     // Jane browses anonymously, identifies herself and fills in a form;
     // Pekka only browses and identifies.

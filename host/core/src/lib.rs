@@ -11,6 +11,7 @@ pub mod leads;
 pub mod lifecycle;
 pub mod manifest;
 pub mod message;
+pub mod nurture;
 pub mod predict;
 pub mod scoring;
 pub mod signature;

@@ -262,8 +262,9 @@ fn json_text<S: serde::Serializer>(text: &str, serializer: S) -> Result<S::Ok, S
     }
 }
 
-/// Checks the rule shared by tenant and connector names: `^[a-z0-9][a-z0-9-]{0,62}$`.
-fn validate_name(what: &str, name: &str) -> Result<(), StoreError> {
+/// Whether `name` follows the rule shared by tenant, connector and setting
+/// names: `^[a-z0-9][a-z0-9-]{0,62}$`.
+pub fn is_valid_name(name: &str) -> bool {
     let bytes = name.as_bytes();
     let first_ok = bytes
         .first()
@@ -271,7 +272,12 @@ fn validate_name(what: &str, name: &str) -> Result<(), StoreError> {
     let rest_ok = bytes
         .iter()
         .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-');
-    if first_ok && rest_ok && bytes.len() <= 63 {
+    first_ok && rest_ok && bytes.len() <= 63
+}
+
+/// Checks [`is_valid_name`], naming what is named in the error.
+fn validate_name(what: &str, name: &str) -> Result<(), StoreError> {
+    if is_valid_name(name) {
         Ok(())
     } else {
         Err(StoreError::Invalid(format!(

@@ -281,14 +281,7 @@ fn check_address(field: &str, address: &str) -> Result<(), String> {
 
 /// The store's rule for connector names.
 fn check_name(field: &str, name: &str) -> Result<(), String> {
-    let bytes = name.as_bytes();
-    let first_ok = bytes
-        .first()
-        .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
-    let rest_ok = bytes
-        .iter()
-        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-');
-    if first_ok && rest_ok && bytes.len() <= 63 {
+    if leadhost_store::is_valid_name(name) {
         Ok(())
     } else {
         Err(format!(

@@ -172,11 +172,7 @@ impl LeadService {
 
     /// Reads a tenant's engine (an empty one if it has no leads yet).
     pub(crate) fn read<R>(&self, tenant_id: i64, f: impl FnOnce(&Engine) -> R) -> R {
-        let engines = self
-            .shared
-            .engines
-            .read()
-            .unwrap_or_else(PoisonError::into_inner);
+        let engines = read_engines(&self.shared);
         match engines.get(&tenant_id) {
             Some(engine) => f(engine),
             None => f(&Engine::default()),
@@ -451,11 +447,7 @@ impl Worker {
                 engines.clear();
             }
         }
-        *self
-            .shared
-            .engines
-            .write()
-            .unwrap_or_else(PoisonError::into_inner) = engines;
+        *write_engines(&self.shared) = engines;
         self.progress = progress;
         self.publish(0, true);
 
@@ -473,10 +465,7 @@ impl Worker {
             let now = now_ms();
             {
                 let shared = Arc::clone(&self.shared);
-                let mut engines = shared
-                    .engines
-                    .write()
-                    .unwrap_or_else(PoisonError::into_inner);
+                let mut engines = write_engines(&shared);
                 for row in &rows {
                     while queued.front().is_some_and(|c| c.after_cursor < row.id) {
                         if let Some(c) = queued.pop_front() {
@@ -503,10 +492,7 @@ impl Worker {
             let mut batch = Batch::default();
             {
                 let shared = Arc::clone(&self.shared);
-                let mut engines = shared
-                    .engines
-                    .write()
-                    .unwrap_or_else(PoisonError::into_inner);
+                let mut engines = write_engines(&shared);
                 while let Some(c) = queued.pop_front() {
                     self.replay_command(&mut engines, &c, &mut batch)?;
                 }
@@ -553,11 +539,7 @@ impl Worker {
         let mut batch = Batch::default();
         if !commands.is_empty() {
             let now = now_ms();
-            let mut engines = self
-                .shared
-                .engines
-                .write()
-                .unwrap_or_else(PoisonError::into_inner);
+            let mut engines = write_engines(&self.shared);
             for (tenant_id, command, reply) in commands {
                 let engine = engines.entry(tenant_id).or_default();
                 match engine.command(&command, now) {
@@ -589,11 +571,7 @@ impl Worker {
             let rows = self.store.touchpoints_after(self.progress.cursor, BATCH)?;
             if !rows.is_empty() {
                 let now = now_ms();
-                let mut engines = self
-                    .shared
-                    .engines
-                    .write()
-                    .unwrap_or_else(PoisonError::into_inner);
+                let mut engines = write_engines(&self.shared);
                 for row in &rows {
                     apply_row(&mut engines, row, &mut batch, now);
                     self.progress.cursor = row.id;
@@ -635,11 +613,7 @@ impl Worker {
     fn sla_tick(&mut self) -> anyhow::Result<()> {
         let now = now_ms();
         let due: Vec<(i64, Command)> = {
-            let engines = self
-                .shared
-                .engines
-                .read()
-                .unwrap_or_else(PoisonError::into_inner);
+            let engines = read_engines(&self.shared);
             engines
                 .iter()
                 .flat_map(|(tenant, engine)| {
@@ -666,11 +640,7 @@ impl Worker {
     fn snapshot(&mut self) -> anyhow::Result<()> {
         let started = Instant::now();
         let states: Vec<(i64, Vec<u8>)> = {
-            let engines = self
-                .shared
-                .engines
-                .read()
-                .unwrap_or_else(PoisonError::into_inner);
+            let engines = read_engines(&self.shared);
             engines
                 .iter()
                 .map(|(tenant, engine)| Ok((*tenant, engine.to_json()?)))
@@ -697,6 +667,23 @@ impl Worker {
         );
         Ok(())
     }
+}
+
+/// The engines for reading; a panic while they were held does not make
+/// them unreadable (every write leaves them consistent per touchpoint).
+fn read_engines(shared: &Shared) -> std::sync::RwLockReadGuard<'_, BTreeMap<i64, Engine>> {
+    shared
+        .engines
+        .read()
+        .unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The engines for changing.
+fn write_engines(shared: &Shared) -> std::sync::RwLockWriteGuard<'_, BTreeMap<i64, Engine>> {
+    shared
+        .engines
+        .write()
+        .unwrap_or_else(PoisonError::into_inner)
 }
 
 /// Applies one stored touchpoint to its tenant's engine.

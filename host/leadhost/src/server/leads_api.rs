@@ -57,6 +57,17 @@ fn not_found(message: impl Into<String>) -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "not-found", message)
 }
 
+/// A view as JSON, or 404 naming what was not found.
+fn found<T: serde::Serialize>(
+    view: Option<T>,
+    tenant: &str,
+    what: &str,
+    id: u64,
+) -> Result<Json<Value>, ApiError> {
+    view.map(|v| Json(json!(v)))
+        .ok_or_else(|| not_found(format!("tenant {tenant:?} has no {what} {id}")))
+}
+
 /// The query of a lead list; text fields so that errors can name the value.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -166,11 +177,7 @@ async fn lead(
     Path((tenant, id)): Path<(String, u64)>,
 ) -> Result<Json<Value>, ApiError> {
     let t = caller.tenant(&app, &tenant)?;
-    let view = app
-        .leads
-        .read(t.id, |e| e.lead(id))
-        .ok_or_else(|| not_found(format!("tenant {tenant:?} has no lead {id}")))?;
-    Ok(Json(json!(view)))
+    found(app.leads.read(t.id, |e| e.lead(id)), &tenant, "lead", id)
 }
 
 /// The body of a lead action; which fields are needed depends on the action.
@@ -305,11 +312,12 @@ async fn account(
     Path((tenant, id)): Path<(String, u64)>,
 ) -> Result<Json<Value>, ApiError> {
     let t = caller.tenant(&app, &tenant)?;
-    let view = app
-        .leads
-        .read(t.id, |e| e.account(id))
-        .ok_or_else(|| not_found(format!("tenant {tenant:?} has no account {id}")))?;
-    Ok(Json(json!(view)))
+    found(
+        app.leads.read(t.id, |e| e.account(id)),
+        &tenant,
+        "account",
+        id,
+    )
 }
 
 async fn merges(
@@ -452,6 +460,12 @@ async fn put_setting(
 ) -> Result<Json<Value>, ApiError> {
     let t = caller.tenant(&app, &tenant)?;
     check_setting_name(&name)?;
+    if name == "handoff" {
+        // It names the URLs the host will call: an operator's decision, not
+        // a tenant's (a tenant key could otherwise point the host at
+        // internal addresses).
+        caller.admin()?;
+    }
     validate_setting(&name, &body)?;
     // One configuration change at a time: each reads every part back.
     let _guard = app.leads.config_lock.lock().await;
