@@ -7,7 +7,8 @@ use super::{
 };
 use crate::identity::{AccountId, IdentityGraph, MergeRecord, PersonId};
 use crate::lifecycle::{
-    Event, LeadFacts, Lifecycle, RoundRobin, SlaAction, SlaTimer, Stage, Transition, route,
+    Actor, Cause, Event, LeadFacts, Lifecycle, RoundRobin, SlaAction, SlaTimer, Stage, Transition,
+    route,
 };
 use crate::predict::{Model, Sample, TrainOptions};
 use crate::scoring::{self, Counted, Grade};
@@ -197,7 +198,6 @@ impl Engine {
             Command::Accept { person, by } => {
                 let p = self.open_handoff(*person)?;
                 self.transition(p, Event::SalesAccepted { by: by.clone() }, now, &mut fx)?;
-                self.settle_handoff(p, HandoffStatus::Accepted { by: by.clone() }, now, &mut fx);
                 if let Some(account) = self.account_of_lead(p) {
                     let state = self.account_mut(account);
                     state.owner.get_or_insert_with(|| by.clone());
@@ -210,11 +210,6 @@ impl Engine {
                     reason: reason.clone(),
                 };
                 self.transition(p, event, now, &mut fx)?;
-                let status = HandoffStatus::Rejected {
-                    by: by.clone(),
-                    reason: reason.clone(),
-                };
-                self.settle_handoff(p, status, now, &mut fx);
             }
             Command::Won {
                 person,
@@ -422,15 +417,21 @@ impl Engine {
                 .handoffs
                 .last()
                 .is_some_and(|h| h.status.is_pending());
-            // Accept and reject settle the hand-off themselves.
-            if pending
-                && !matches!(
-                    t.cause,
-                    crate::lifecycle::Cause::SalesAccepted
-                        | crate::lifecycle::Cause::SalesRejected { .. }
-                )
-            {
-                self.settle_handoff(person, HandoffStatus::Closed, now, fx);
+            if pending {
+                // The hand-off ends the way the lead left sales-ready.
+                let by = match &t.actor {
+                    Actor::Sales(u) | Actor::Operator(u) => u.clone(),
+                    Actor::System => "leadhost".to_string(),
+                };
+                let status = match &t.cause {
+                    Cause::SalesAccepted => HandoffStatus::Accepted { by },
+                    Cause::SalesRejected { reason } => HandoffStatus::Rejected {
+                        by,
+                        reason: reason.clone(),
+                    },
+                    _ => HandoffStatus::Closed,
+                };
+                self.settle_handoff(person, status, now, fx);
             }
         }
         if t.to == Stage::SalesReady && t.from != Stage::SalesReady {

@@ -929,3 +929,36 @@ fn old_touchpoints_loaded_today_start_the_sla_today() {
     // The stage history keeps the touchpoints' own time.
     assert_eq!(lead.history.last().unwrap().transition.at, T0 + 1);
 }
+
+#[test]
+fn a_hand_off_ends_the_way_the_lead_leaves_sales_ready() {
+    let mut e = engine();
+    let (a, _) = qualify(&mut e, "a@mill.fi", T0);
+    e.command(
+        &Command::Lost {
+            person: PersonId(a),
+            reason: "went with a competitor".into(),
+        },
+        T0 + 5000,
+    )
+    .unwrap();
+    assert_eq!(
+        e.lead(a).unwrap().handoffs[0].status,
+        HandoffStatus::Rejected {
+            by: "crm".into(),
+            reason: "went with a competitor".into()
+        }
+    );
+    let (b, _) = qualify(&mut e, "b@mill.fi", T0);
+    e.command(
+        &Command::Disqualify {
+            person: PersonId(b),
+            actor: Actor::Operator("ops".into()),
+            reason: "spam".into(),
+        },
+        T0 + 5000,
+    )
+    .unwrap();
+    assert_eq!(e.lead(b).unwrap().handoffs[0].status, HandoffStatus::Closed);
+    assert!(e.due_handoffs(T0 + 400 * DAY).is_empty());
+}

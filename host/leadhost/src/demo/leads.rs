@@ -195,7 +195,7 @@ pub async fn show(api: &ServerArgs, crm: &StandInCrm) -> anyhow::Result<()> {
         let due = h["due_at"].as_i64().unwrap_or(0);
         println!(
             "  lead {:>5} → {:<6} (team {:<6}) {:<9} SLA: {}",
-            h["person_id"],
+            h["person_id"].as_i64().unwrap_or(0),
             h["owner"].as_str().unwrap_or("-"),
             h["team"].as_str().unwrap_or("-"),
             h["status"].as_str().unwrap_or("?"),

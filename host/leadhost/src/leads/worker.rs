@@ -255,23 +255,10 @@ fn run(store: Store, shared: Arc<Shared>, rx: Receiver<Msg>) {
         snapshot_cost: Duration::ZERO,
         last_sla_check: Instant::now(),
     };
-    // Restore; on failure keep trying, answering commands with the error.
-    loop {
-        match worker.restore() {
-            Ok(()) => break,
-            Err(e) => {
-                tracing::error!("lead worker cannot restore: {e:#}");
-                worker.set_error(Some(format!("{e:#}")));
-                match rx.recv_timeout(Duration::from_secs(5)) {
-                    Ok(Msg::Stop) | Err(RecvTimeoutError::Disconnected) => return,
-                    Ok(Msg::Command { reply, .. }) => {
-                        let _ = reply.send(Err(CommandFailure::Worker(format!("{e:#}"))));
-                    }
-                    Ok(Msg::Wake) | Err(RecvTimeoutError::Timeout) => {}
-                }
-            }
-        }
-    }
+    // The engines are trusted only after a restore that completed: at the
+    // start, and again after any failure (a failed commit leaves them ahead
+    // of the store). Until then commands are answered with the error.
+    let mut healthy = false;
     loop {
         let mut commands = Vec::new();
         let mut stop = false;
@@ -284,20 +271,38 @@ fn run(store: Store, shared: Arc<Shared>, rx: Receiver<Msg>) {
                 reply,
             } => commands.push((tenant_id, command, reply)),
         };
-        match rx.recv_timeout(IDLE) {
-            Ok(msg) => take(msg, &mut stop),
-            Err(RecvTimeoutError::Timeout) => {}
-            Err(RecvTimeoutError::Disconnected) => stop = true,
+        // Restoring does not wait for a message.
+        if healthy {
+            match rx.recv_timeout(IDLE) {
+                Ok(msg) => take(msg, &mut stop),
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => stop = true,
+            }
         }
         while let Ok(msg) = rx.try_recv() {
             take(msg, &mut stop);
         }
+        if !healthy {
+            if let Err(e) = worker.restore() {
+                tracing::error!("lead worker cannot restore: {e:#}");
+                worker.set_error(Some(format!("{e:#}")));
+                for (_, _, reply) in commands {
+                    let _ = reply.send(Err(CommandFailure::Worker(format!("{e:#}"))));
+                }
+                if stop {
+                    break;
+                }
+                std::thread::sleep(Duration::from_secs(1));
+                continue;
+            }
+            healthy = true;
+        }
         if let Err(e) = worker.step(commands) {
             tracing::error!("lead worker step failed: {e:#}");
             worker.set_error(Some(format!("{e:#}")));
-            // The engines may be ahead of the store: rebuild them from it.
-            if let Err(e) = worker.restore() {
-                tracing::error!("lead worker cannot restore: {e:#}");
+            healthy = false;
+            if stop {
+                break;
             }
             std::thread::sleep(Duration::from_millis(500));
             continue;
@@ -306,6 +311,12 @@ fn run(store: Store, shared: Arc<Shared>, rx: Receiver<Msg>) {
             worker.last_sla_check = Instant::now();
             if let Err(e) = worker.sla_tick() {
                 tracing::error!("lead worker SLA check failed: {e:#}");
+                worker.set_error(Some(format!("{e:#}")));
+                healthy = false;
+                if stop {
+                    break;
+                }
+                continue;
             }
         }
         if worker.dirty
