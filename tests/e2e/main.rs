@@ -6,6 +6,7 @@ mod connectors;
 mod ingest;
 mod isolation;
 mod leads;
+mod nurture;
 mod outbound;
 mod python;
 mod support;

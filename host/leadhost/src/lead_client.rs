@@ -185,6 +185,44 @@ pub enum AccountCommand {
 }
 
 #[derive(Subcommand)]
+pub enum NurtureCommand {
+    /// The tenant's care models.
+    Models {
+        /// The tenant.
+        tenant: String,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// One care model as stored.
+    Show {
+        /// The tenant.
+        tenant: String,
+        /// The model's name.
+        name: String,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Create or replace a care model from a JSON file (its `name` names it).
+    Set {
+        /// The tenant.
+        tenant: String,
+        /// The care model's JSON file.
+        file: std::path::PathBuf,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Delete a care model.
+    Delete {
+        /// The tenant.
+        tenant: String,
+        /// The model's name.
+        name: String,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+}
+
+#[derive(Subcommand)]
 pub enum OutboxCommand {
     /// Outbound calls (CRM hand-offs, alerts) with their state.
     List {
@@ -512,6 +550,91 @@ pub async fn outbox(cmd: OutboxCommand) -> anyhow::Result<()> {
             )
             .await?;
             println!("{item} will be sent again");
+        }
+    }
+    Ok(())
+}
+
+pub async fn nurture(cmd: NurtureCommand) -> anyhow::Result<()> {
+    match cmd {
+        NurtureCommand::Models { tenant, server } => {
+            let v = call(
+                &server,
+                Method::GET,
+                &format!("/v1/tenants/{tenant}/care-models"),
+                None,
+            )
+            .await?;
+            for m in v["items"].as_array().into_iter().flatten() {
+                println!(
+                    "{:<24} {:>3} steps  priority {:<4} {}",
+                    m["name"].as_str().unwrap_or("?"),
+                    m["steps"],
+                    m["priority"].as_i64().unwrap_or(0),
+                    m["description"].as_str().unwrap_or("")
+                );
+            }
+            println!("nurture settings version {}", v["version"]);
+        }
+        NurtureCommand::Show {
+            tenant,
+            name,
+            server,
+        } => {
+            let v = call(
+                &server,
+                Method::GET,
+                &format!("/v1/tenants/{tenant}/care-models/{}", encode(&name)),
+                None,
+            )
+            .await?;
+            println!("{}", serde_json::to_string_pretty(&v)?);
+        }
+        NurtureCommand::Set {
+            tenant,
+            file,
+            server,
+        } => {
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            let model: Value = serde_json::from_str(&text)
+                .with_context(|| format!("{} is not JSON", file.display()))?;
+            let name = model["name"]
+                .as_str()
+                .with_context(|| format!("{} has no `name`", file.display()))?;
+            let v = call(
+                &server,
+                Method::PUT,
+                &format!("/v1/tenants/{tenant}/care-models/{}", encode(name)),
+                Some(model.clone()),
+            )
+            .await?;
+            println!(
+                "care model {name} {} (nurture settings version {})",
+                if v["created"] == json!(true) {
+                    "created"
+                } else {
+                    "replaced"
+                },
+                v["version"]
+            );
+        }
+        NurtureCommand::Delete {
+            tenant,
+            name,
+            server,
+        } => {
+            let v = call(
+                &server,
+                Method::DELETE,
+                &format!("/v1/tenants/{tenant}/care-models/{}", encode(&name)),
+                None,
+            )
+            .await?;
+            println!(
+                "care model {name} deleted (nurture settings version {})",
+                v["version"]
+            );
         }
     }
     Ok(())

@@ -51,6 +51,9 @@ enum Command {
     /// Accounts: engagement, buying group, orders and installed base.
     #[command(subcommand)]
     Account(lead_client::AccountCommand),
+    /// Care models for nurturing: list, show, set from a file, delete.
+    #[command(subcommand)]
+    Nurture(lead_client::NurtureCommand),
     /// The outbox of CRM hand-offs and alerts: list, redrive dead calls.
     #[command(subcommand)]
     Outbox(lead_client::OutboxCommand),
@@ -184,6 +187,9 @@ fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             .map(|()| ExitCode::SUCCESS),
         Command::Account(cmd) => runtime()?
             .block_on(lead_client::account(cmd))
+            .map(|()| ExitCode::SUCCESS),
+        Command::Nurture(cmd) => runtime()?
+            .block_on(lead_client::nurture(cmd))
             .map(|()| ExitCode::SUCCESS),
         Command::Outbox(cmd) => runtime()?
             .block_on(lead_client::outbox(cmd))

@@ -227,6 +227,7 @@
 
 mod assign;
 pub mod channel;
+mod config;
 mod json;
 mod local;
 mod model;
@@ -243,6 +244,7 @@ pub use channel::{
     DEFAULT_FALLBACK, DELIVERY_CHANNELS, delivery_order, explicit_channel, learned_channel,
     preferred_channel,
 };
+pub use config::{NurtureConfig, NurtureConfigError};
 pub use local::{QuietHours, TimeOfDay, Weekday, WeeklyWindow, minute_of_day, weekday};
 pub use model::{
     Action, Branch, CARE_MODEL_VERSION, CareModel, CareModelError, Condition, Entry, Exit, Goal,

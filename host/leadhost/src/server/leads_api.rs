@@ -22,7 +22,7 @@ use super::{ApiError, App};
 use crate::leads::worker::CommandFailure;
 
 /// The lead settings a tenant can set, each versioned.
-pub(crate) const SETTINGS: [&str; 4] = ["scoring", "policy", "routing", "handoff"];
+pub(crate) const SETTINGS: [&str; 5] = ["scoring", "policy", "routing", "handoff", "nurture"];
 
 pub(super) fn routes() -> axum::Router<Arc<App>> {
     axum::Router::new()
@@ -45,6 +45,13 @@ pub(super) fn routes() -> axum::Router<Arc<App>> {
         )
         .route("/v1/tenants/{tenant}/model", get(model))
         .route("/v1/tenants/{tenant}/model/train", post(train))
+        .route("/v1/tenants/{tenant}/care-models", get(care_models))
+        .route(
+            "/v1/tenants/{tenant}/care-models/{name}",
+            get(care_model)
+                .put(put_care_model)
+                .delete(delete_care_model),
+        )
         .route("/v1/tenants/{tenant}/outbox", get(outbox))
         .route("/v1/tenants/{tenant}/outbox/{key}/redrive", post(redrive))
 }
@@ -413,6 +420,9 @@ fn validate_setting(name: &str, document: &str) -> Result<(), ApiError> {
         "handoff" => crate::leads::handoff::parse(document)
             .map(|_| ())
             .map_err(invalid),
+        "nurture" => leadhost_core::nurture::NurtureConfig::from_json(document)
+            .map(|_| ())
+            .map_err(|e| bad("invalid-setting", e.to_string())),
         _ => check_setting_name(name),
     }
 }
@@ -471,7 +481,9 @@ async fn put_setting(
     let _guard = app.leads.config_lock.lock().await;
     let version = app.store.put_lead_setting(t.id, &name, &body)?;
     tracing::info!(tenant = %t.name, setting = %name, version, "lead setting saved");
-    let done = if name == "handoff" {
+    // Hand-off settings are read by the outbox dispatcher and nurturing
+    // settings by the scheduler; neither changes a lead's score or stage.
+    let done = if name == "handoff" || name == "nurture" {
         None
     } else {
         let config = tenant_config(&app, t.id)?;
@@ -557,4 +569,138 @@ async fn redrive(
         .outbox_redrive(t.id, &key, super::ingest::now_ms())?;
     let item = app.store.outbox_item(t.id, &key)?;
     Ok(Json(json!({"item": item})))
+}
+
+/// The tenant's nurturing document as JSON (`{}` until one is set) and its
+/// version.
+fn nurture_document(app: &App, tenant_id: i64) -> Result<(i64, Value), ApiError> {
+    Ok(match app.store.lead_setting(tenant_id, "nurture")? {
+        Some(s) => (
+            s.version,
+            serde_json::from_str(&s.document).unwrap_or_else(|_| json!({})),
+        ),
+        None => (0, json!({})),
+    })
+}
+
+fn models_of(document: &Value) -> Vec<Value> {
+    document["models"].as_array().cloned().unwrap_or_default()
+}
+
+async fn care_models(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    Path(tenant): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let t = caller.tenant(&app, &tenant)?;
+    let (version, document) = nurture_document(&app, t.id)?;
+    let items: Vec<Value> = models_of(&document)
+        .iter()
+        .map(|m| {
+            json!({
+                "name": m["name"],
+                "description": m["description"],
+                "revision": m["revision"],
+                "priority": m["priority"],
+                "steps": m["steps"].as_array().map_or(0, Vec::len),
+            })
+        })
+        .collect();
+    Ok(Json(json!({"version": version, "items": items})))
+}
+
+async fn care_model(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    Path((tenant, name)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    let t = caller.tenant(&app, &tenant)?;
+    let (_, document) = nurture_document(&app, t.id)?;
+    models_of(&document)
+        .into_iter()
+        .find(|m| m["name"] == name.as_str())
+        .map(Json)
+        .ok_or_else(|| not_found(format!("tenant {tenant:?} has no care model {name:?}")))
+}
+
+/// Stores `models` in the tenant's nurturing document after validating the
+/// whole document; answers with the new version.
+fn save_models(
+    app: &App,
+    t: &Tenant,
+    mut document: Value,
+    models: Vec<Value>,
+) -> Result<i64, ApiError> {
+    if !document.is_object() {
+        document = json!({});
+    }
+    document["models"] = Value::Array(models);
+    let text = document.to_string();
+    leadhost_core::nurture::NurtureConfig::from_json(&text)
+        .map_err(|e| bad("invalid-care-model", e.to_string()))?;
+    Ok(app.store.put_lead_setting(t.id, "nurture", &text)?)
+}
+
+async fn put_care_model(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    Path((tenant, name)): Path<(String, String)>,
+    body: String,
+) -> Result<Json<Value>, ApiError> {
+    let t = caller.tenant(&app, &tenant)?;
+    // The model alone first, so its errors name its steps without the
+    // document's prefix.
+    leadhost_core::nurture::CareModel::from_json(&body)
+        .map_err(|e| bad("invalid-care-model", e.to_string()))?;
+    let model: Value =
+        serde_json::from_str(&body).map_err(|e| bad("invalid-care-model", e.to_string()))?;
+    if model["name"] != name.as_str() {
+        return Err(bad(
+            "name-mismatch",
+            format!(
+                "the model is named {} but the path says {name:?}",
+                model["name"]
+            ),
+        ));
+    }
+    let _guard = app.leads.config_lock.lock().await;
+    let (_, document) = nurture_document(&app, t.id)?;
+    let mut models = models_of(&document);
+    let created = match models.iter_mut().find(|m| m["name"] == name.as_str()) {
+        Some(existing) => {
+            *existing = model;
+            false
+        }
+        None => {
+            models.push(model);
+            true
+        }
+    };
+    let version = save_models(&app, &t, document, models)?;
+    tracing::info!(tenant = %t.name, model = %name, version, "care model saved");
+    Ok(Json(
+        json!({"name": name, "created": created, "version": version}),
+    ))
+}
+
+async fn delete_care_model(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    Path((tenant, name)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    let t = caller.tenant(&app, &tenant)?;
+    let _guard = app.leads.config_lock.lock().await;
+    let (_, document) = nurture_document(&app, t.id)?;
+    let mut models = models_of(&document);
+    let before = models.len();
+    models.retain(|m| m["name"] != name.as_str());
+    if models.len() == before {
+        return Err(not_found(format!(
+            "tenant {tenant:?} has no care model {name:?}"
+        )));
+    }
+    let version = save_models(&app, &t, document, models)?;
+    Ok(Json(
+        json!({"name": name, "deleted": true, "version": version}),
+    ))
 }

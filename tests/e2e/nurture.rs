@@ -1,0 +1,110 @@
+//! Care models through the real binary: created, listed, shown, replaced
+//! and deleted with the CLI and the API; an invalid one is refused with the
+//! faulty step named, and nothing of it is stored.
+
+use serde_json::{Value, json};
+
+use crate::support::{ADMIN_KEY, Server, http, warm_data_dir};
+
+const MODEL: &str = r#"{ "version": 1, "name": "mill-managers",
+  "description": "Energy savings for mill managers",
+  "entry": { "job_title": ["mill manager"], "stage": ["prospect", "lead"] },
+  "steps": [
+    { "id": "welcome", "send": { "content": "wp-energy", "stage": "connecting", "subject": "Energy", "text": "…" } },
+    { "id": "pause", "wait": { "days": 3 } },
+    { "id": "check", "branch": { "if": { "clicked": "welcome" }, "then": "closing", "else": "educate" } },
+    { "id": "educate", "send": { "content": "case-nordic-mill", "stage": "educating", "text": "…" } },
+    { "id": "closing", "send": { "content": "pricing-guide", "stage": "closing", "text": "…" } }
+  ],
+  "goal": { "stage": ["sales-ready"] } }"#;
+
+#[tokio::test]
+async fn care_models_are_managed_and_validated_by_step() {
+    let dir = warm_data_dir();
+    let server = Server::start(dir.path(), &[]);
+    server.tenant("mill");
+    let files = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| {
+        let path = files.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path.to_string_lossy().into_owned()
+    };
+
+    // A wait of zero days in step 2: refused, naming the step and field.
+    let bad = write("bad.json", &MODEL.replace(r#""days": 3"#, r#""days": 0"#));
+    let out = server.cli(&["nurture", "set", "mill", &bad]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("step 2") && err.contains("pause") && err.contains("days"),
+        "{err}"
+    );
+    // A branch to a step that does not exist.
+    let bad = write(
+        "bad2.json",
+        &MODEL.replace(r#""then": "closing""#, r#""then": "nope""#),
+    );
+    let err =
+        String::from_utf8_lossy(&server.cli(&["nurture", "set", "mill", &bad]).stderr).into_owned();
+    assert!(err.contains("step 3") && err.contains("nope"), "{err}");
+    assert!(
+        server
+            .cli_ok(&["nurture", "models", "mill"])
+            .contains("version 0")
+    );
+
+    let good = write("good.json", MODEL);
+    let out = server.cli_ok(&["nurture", "set", "mill", &good]);
+    assert!(
+        out.contains("created") && out.contains("version 1"),
+        "{out}"
+    );
+    let list = server.cli_ok(&["nurture", "models", "mill"]);
+    assert!(
+        list.contains("mill-managers") && list.contains("5 steps"),
+        "{list}"
+    );
+    let shown: Value =
+        serde_json::from_str(&server.cli_ok(&["nurture", "show", "mill", "mill-managers"]))
+            .unwrap();
+    assert_eq!(shown["steps"][2]["branch"]["then"], "closing");
+    let out = server.cli_ok(&["nurture", "set", "mill", &good]);
+    assert!(
+        out.contains("replaced") && out.contains("version 2"),
+        "{out}"
+    );
+
+    // The whole nurturing document: a channel messages cannot go out on is
+    // refused; a valid one keeps the models.
+    let url = format!("{}/v1/tenants/mill/lead-settings/nurture", server.url);
+    let r = http()
+        .put(&url)
+        .bearer_auth(ADMIN_KEY)
+        .body(json!({"channels": {"web": "website"}}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let body: Value = r.json().await.unwrap();
+    assert!(
+        body["message"].as_str().unwrap().contains("channels.web"),
+        "{body}"
+    );
+
+    let out = server.cli_ok(&["nurture", "delete", "mill", "mill-managers"]);
+    assert!(out.contains("deleted"), "{out}");
+    let out = server.cli(&["nurture", "delete", "mill", "mill-managers"]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("404"),
+        "{out:?}"
+    );
+    let r = http()
+        .get(format!("{}/v1/tenants/mill/care-models", server.url))
+        .bearer_auth(ADMIN_KEY)
+        .send()
+        .await
+        .unwrap();
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["items"], json!([]));
+    assert_eq!(v["version"], 3);
+}
