@@ -108,3 +108,127 @@ async fn care_models_are_managed_and_validated_by_step() {
     assert_eq!(v["items"], json!([]));
     assert_eq!(v["version"], 3);
 }
+
+#[tokio::test]
+async fn a_prospect_gets_its_first_message_once_through_the_email_connector() {
+    const WRITE_KEY: &str = "wk-nurture";
+    let sendgrid = crate::support::StandIn::start(vec![(202, "x-message-id: sg-1\r\n", "")]);
+    let dir = warm_data_dir();
+    let server = Server::start(dir.path(), &[]);
+    server.tenant("mill");
+    server.cli_ok(&[
+        "connector",
+        "enable",
+        "mill",
+        "website",
+        "--plugin",
+        "web",
+        "--secret",
+        &format!("write-key={WRITE_KEY}"),
+    ]);
+    server.cli_ok(&[
+        "connector",
+        "enable",
+        "mill",
+        "mail",
+        "--plugin",
+        "email",
+        "--secret",
+        "sendgrid-api-key=SG.nurture",
+        "--config",
+        &format!("base-url={}", sendgrid.url),
+        "--config",
+        "from-email=news@mill.example",
+        "--grant-host",
+        sendgrid.authority(),
+        "--grant-private-networks",
+        "--grant-state",
+    ]);
+    let nurture = json!({
+        "channels": {"email": "mail"},
+        "models": [{"version": 1, "name": "prospects",
+            "entry": {"stage": ["prospect"]},
+            "steps": [
+                {"id": "hello", "send": {"content": "intro", "stage": "connecting",
+                                          "subject": "Drying, explained", "text": "Hello"}},
+                {"id": "pause", "wait": {"days": 2}},
+                {"id": "more", "send": {"content": "case", "stage": "educating", "text": "More"}}
+            ]}]
+    });
+    let r = http()
+        .put(format!(
+            "{}/v1/tenants/mill/lead-settings/nurture",
+            server.url
+        ))
+        .bearer_auth(ADMIN_KEY)
+        .body(nurture.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+
+    // Ann identifies herself and fills in a form: a prospect (default rules).
+    let r = http()
+        .post(format!("{}/ingest/mill/website/v1/batch", server.url))
+        .basic_auth(WRITE_KEY, Some(""))
+        .json(&json!({"batch": [
+            {"type": "identify", "messageId": "i1", "anonymousId": "a-1",
+             "traits": {"email": "ann@mill.example"}},
+            {"type": "track", "messageId": "f1", "anonymousId": "a-1", "event": "Form Submitted"}
+        ]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+
+    // Within a few seconds the worker's tick plans the first step and the
+    // dispatcher hands it to the e-mail connector, which calls SendGrid.
+    let mut waited = 0;
+    while sendgrid.requests().is_empty() && waited < 200 {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        waited += 1;
+    }
+    let requests = sendgrid.requests();
+    assert_eq!(requests.len(), 1, "{requests:?}");
+    assert!(requests[0].contains("ann@mill.example"), "{}", requests[0]);
+    assert!(
+        requests[0].contains("nurture:1:prospects:1:1:hello"),
+        "{}",
+        requests[0]
+    );
+    let lead: Value = http()
+        .get(format!("{}/v1/tenants/mill/leads/1", server.url))
+        .bearer_auth(ADMIN_KEY)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let journey = &lead["journey"][0];
+    assert_eq!(journey["model"], "prospects");
+    assert_eq!(journey["sent"][0]["channel"], "email");
+    assert_eq!(journey["sent"][0]["step"], "hello");
+    let shown = server.cli_ok(&["lead", "show", "mill", "1"]);
+    assert!(
+        shown.contains("care model prospects") && shown.contains("sent    hello"),
+        "{shown}"
+    );
+
+    // Killed and restarted: the schedule survives and nothing goes twice
+    // (the next step is two days away).
+    server.kill();
+    let server = Server::start(dir.path(), &[]);
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    assert_eq!(sendgrid.requests().len(), 1);
+    let outbox: Value = http()
+        .get(format!("{}/v1/tenants/mill/outbox", server.url))
+        .bearer_auth(ADMIN_KEY)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(outbox["counts"]["sent"], 1, "{outbox}");
+}

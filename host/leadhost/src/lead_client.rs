@@ -812,6 +812,32 @@ pub fn print_lead(v: &Value) {
         );
     }
     print_explanation_summary(v);
+    for e in v["journey"].as_array().into_iter().flatten() {
+        let status = &e["status"];
+        println!(
+            "care model {} (enrollment {}): {}",
+            e["model"].as_str().unwrap_or("?"),
+            e["seq"],
+            match status["status"].as_str() {
+                Some("active") => format!("at step {}", e["step_id"].as_str().unwrap_or("?")),
+                _ => format!("ended: {}", status["outcome"]),
+            }
+        );
+        for sent in e["sent"].as_array().into_iter().flatten() {
+            println!(
+                "  sent    {:<16} by {}",
+                sent["step"].as_str().unwrap_or("?"),
+                sent["channel"].as_str().unwrap_or("?")
+            );
+        }
+        for skipped in e["skipped"].as_array().into_iter().flatten() {
+            println!(
+                "  skipped {:<16} {}",
+                skipped["step"].as_str().unwrap_or("?"),
+                skipped["reason"].as_str().unwrap_or("?")
+            );
+        }
+    }
     println!("latest touchpoints:");
     for t in v["recent_touchpoints"]
         .as_array()

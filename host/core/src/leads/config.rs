@@ -2,6 +2,7 @@
 //! policy and routing, each versioned by the store.
 
 use crate::lifecycle::{Policy, RoutingRules};
+use crate::nurture::{NurtureConfig, NurtureConfigError};
 use crate::scoring::{Rules, RulesError};
 use serde::{Deserialize, Serialize};
 
@@ -45,6 +46,9 @@ pub struct Versions {
     pub policy: i64,
     /// Of the routing rules.
     pub routing: i64,
+    /// Of the nurturing settings.
+    #[serde(default)]
+    pub nurture: i64,
 }
 
 /// A tenant's validated configuration.
@@ -57,6 +61,9 @@ pub struct TenantConfig {
     pub policy: Policy,
     /// Who gets sales-ready leads; `None`: hand-offs stay unassigned.
     pub routing: Option<RoutingRules>,
+    /// Care models, the send-time policy and the delivering connectors.
+    pub nurture: NurtureConfig,
+    nurture_json: Option<String>,
     /// Which stored versions these are.
     pub versions: Versions,
 }
@@ -85,6 +92,8 @@ fn unreachable_default() -> TenantConfig {
         },
         policy: Policy::default(),
         routing: None,
+        nurture: NurtureConfig::default(),
+        nurture_json: None,
         versions: Versions::default(),
     }
 }
@@ -103,8 +112,18 @@ impl TenantConfig {
             scoring_json: scoring_json.to_string(),
             policy,
             routing,
+            nurture: NurtureConfig::default(),
+            nurture_json: None,
             versions,
         })
+    }
+
+    /// This configuration with the tenant's nurturing settings (the JSON
+    /// document of [`NurtureConfig`]).
+    pub fn with_nurture(mut self, json: &str) -> Result<TenantConfig, NurtureConfigError> {
+        self.nurture = NurtureConfig::from_json(json)?;
+        self.nurture_json = Some(json.to_string());
+        Ok(self)
     }
 
     /// The parsed scoring rules.
@@ -124,13 +143,20 @@ struct ConfigDoc {
     scoring: String,
     policy: Policy,
     routing: Option<RoutingRules>,
+    #[serde(default)]
+    nurture: Option<String>,
     versions: Versions,
 }
 
 impl TryFrom<ConfigDoc> for TenantConfig {
-    type Error = RulesError;
+    type Error = String;
     fn try_from(doc: ConfigDoc) -> Result<Self, Self::Error> {
-        TenantConfig::new(&doc.scoring, doc.policy, doc.routing, doc.versions)
+        let config = TenantConfig::new(&doc.scoring, doc.policy, doc.routing, doc.versions)
+            .map_err(|e| e.to_string())?;
+        match doc.nurture {
+            None => Ok(config),
+            Some(json) => config.with_nurture(&json).map_err(|e| e.to_string()),
+        }
     }
 }
 
@@ -140,6 +166,7 @@ impl From<TenantConfig> for ConfigDoc {
             scoring: c.scoring_json,
             policy: c.policy,
             routing: c.routing,
+            nurture: c.nurture_json,
             versions: c.versions,
         }
     }

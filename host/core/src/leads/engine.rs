@@ -1,5 +1,6 @@
 //! The engine: state and the fold over touchpoints and commands.
 
+use super::nurturing::Nurturing;
 use super::signal::Signal;
 use super::{
     AccountState, Command, CommandError, Effects, Equipment, Handoff, HandoffStatus, MAX_SIGNALS,
@@ -44,6 +45,9 @@ pub(crate) struct Lead {
     /// The account whose member list holds this person.
     #[serde(default)]
     account: Option<AccountId>,
+    /// Care-model enrollments, consents and nurturing engagement.
+    #[serde(default)]
+    pub(crate) nurturing: Nurturing,
 }
 
 impl Lead {
@@ -63,6 +67,7 @@ impl Lead {
             handoffs: Vec::new(),
             products: BTreeSet::new(),
             account: None,
+            nurturing: Nurturing::default(),
         }
     }
 }
@@ -84,6 +89,9 @@ pub struct Engine {
     #[serde(default)]
     wall: Timestamp,
     pub(crate) model: Option<Model>,
+    /// Active enrollments by the time they are due.
+    #[serde(default)]
+    pub(crate) schedule: BTreeSet<(Timestamp, PersonId)>,
     /// Touchpoints applied.
     pub(crate) applied: u64,
 }
@@ -106,6 +114,7 @@ impl Engine {
             clock: Timestamp::MIN,
             wall: Timestamp::MIN,
             model: None,
+            schedule: BTreeSet::new(),
             applied: 0,
         }
     }
@@ -175,6 +184,7 @@ impl Engine {
         let mut signal = Signal::of(touchpoint, at);
         signal.matched = scoring::matching(self.config.rules(), &signal.facts());
         let lead = &mut self.leads[index(person.0)];
+        lead.nurturing.observe(touchpoint);
         take_traits(lead, &touchpoint.traits, at);
         if let Some(topic) = product_interest(touchpoint)
             && !lead.products.contains(topic)
@@ -287,6 +297,7 @@ impl Engine {
                     }
                 }
             }
+            Command::Tick => self.nurture_tick(now, &mut fx),
             Command::Train => {
                 let (names, samples) = self.training_samples();
                 let model = Model::train(names, &samples, &TrainOptions::default())?;
@@ -339,6 +350,7 @@ impl Engine {
         }
         let qualifying = self.leads[index(person.0)].score.qualifying;
         let _ = self.transition(person, Event::Scored { score: qualifying }, now, fx);
+        self.nurture_assign(person, now);
     }
 
     /// Recomputes the score and grade of a canonical lead at `now`.
@@ -676,6 +688,23 @@ impl Engine {
             fill_missing(&mut survivor.traits, &traits);
         }
         survivor.products.extend(products);
+        let absorbed_nurturing = self.leads[a].nurturing.consents.clone();
+        let (unsubscribed, bounced, engagement) = {
+            let n = &self.leads[a].nurturing;
+            (n.unsubscribed, n.hard_bounced, n.engagement.clone())
+        };
+        let survivor = &mut self.leads[s];
+        let n = &mut survivor.nurturing;
+        n.consents.extend(absorbed_nurturing);
+        n.consents.sort_by_key(|c| c.at);
+        n.unsubscribed |= unsubscribed;
+        n.hard_bounced |= bounced;
+        n.engagement.opened.extend(engagement.opened);
+        n.engagement.clicked.extend(engagement.clicked);
+        n.engagement.replied.extend(engagement.replied);
+        n.engagement.registered.extend(engagement.registered);
+        n.engagement.visits.extend(engagement.visits);
+        n.engagement.attended.extend(engagement.attended);
         if survivor.qualify_since.is_none() {
             survivor.qualify_since = qualify_since;
         }

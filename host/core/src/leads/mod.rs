@@ -42,13 +42,29 @@
 //! # Commands ([`Engine::command`])
 //!
 //! Sales and operator actions (accept, reject, won, lost, disqualify, move,
-//! unmerge), SLA expiries and configuration changes. A configuration change
+//! unmerge), SLA expiries, nurturing ticks and configuration changes.
+//!
+//! # Nurturing
+//!
+//! When the tenant has care models, every evaluation of a lead also decides
+//! its enrollment ([`crate::nurture::assign`]: enter, stay, switch, leave)
+//! and puts an active enrollment in a time-ordered schedule. A `tick`
+//! advances what is due: a send picks the channel (an explicit
+//! `preferred_channel` trait, else the channel the person engages on most,
+//! then the policy's fallback order, among channels with a configured
+//! connector and an address), applies consent, unsubscribes, quiet hours and
+//! frequency caps, and becomes an outbox call of kind `nurture` under the
+//! step's idempotency key; a skip is recorded with its reason; a wait or a
+//! reschedule puts the lead back in the schedule. Opens and clicks that come
+//! back carrying the message's key feed the branches, and, as touchpoints,
+//! the score. A configuration change
 //! that touches the scoring rules rematches and rescores every lead; one
 //! that touches the policy re-evaluates every lead against the new
 //! thresholds.
 
 mod config;
 mod engine;
+mod nurturing;
 mod signal;
 #[cfg(test)]
 mod tests;
@@ -159,6 +175,8 @@ pub enum OutboundKind {
     OwnerAlert,
     /// Tell a team lead an SLA ran out.
     Escalation,
+    /// A nurturing message, through the connector of its channel.
+    Nurture,
 }
 
 impl OutboundKind {
@@ -168,6 +186,7 @@ impl OutboundKind {
             OutboundKind::CrmHandoff => "crm-handoff",
             OutboundKind::OwnerAlert => "owner-alert",
             OutboundKind::Escalation => "escalation",
+            OutboundKind::Nurture => "nurture",
         }
     }
 }
@@ -314,6 +333,9 @@ pub enum Command {
     },
     /// Trains the predictive model on the tenant's leads.
     Train,
+    /// Advances the nurturing enrollments due at the command's time (issued
+    /// by the host's timer when [`Engine::next_nurture_due`] has come).
+    Tick,
 }
 
 /// Why a command was refused; nothing changed.

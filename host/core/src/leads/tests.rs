@@ -962,3 +962,157 @@ fn a_hand_off_ends_the_way_the_lead_leaves_sales_ready() {
     assert_eq!(e.lead(b).unwrap().handoffs[0].status, HandoffStatus::Closed);
     assert!(e.due_handoffs(T0 + 400 * DAY).is_empty());
 }
+
+const NURTURE: &str = r#"{
+  "policy": { "version": 1, "quiet_hours": { "from": "20:00", "to": "08:00" } },
+  "channels": { "email": "newsletter", "portal": "portal" },
+  "models": [ { "version": 1, "name": "prospects",
+    "entry": { "stage": ["prospect", "lead"] },
+    "steps": [
+      { "id": "hello", "send": { "content": "intro", "stage": "connecting", "text": "Hello" } },
+      { "id": "pause", "wait": { "days": 2 } },
+      { "id": "check", "branch": { "if": { "clicked": "hello" }, "then": "closing", "else": "educate" } },
+      { "id": "educate", "send": { "content": "case", "stage": "educating", "text": "A case" } },
+      { "id": "closing", "send": { "content": "pricing", "stage": "closing", "text": "Prices" } }
+    ],
+    "goal": { "stage": ["sales-ready"] } } ] }"#;
+
+fn nurtured() -> Engine {
+    Engine::new(config(SlaExpiry::Reassign).with_nurture(NURTURE).unwrap())
+}
+
+/// 10:00 UTC on a day, outside the quiet hours.
+const MORNING: i64 = T0 - T0 % DAY + 10 * 3_600_000;
+
+fn sends(fx: &Effects) -> Vec<(String, String)> {
+    fx.outbox
+        .iter()
+        .filter(|o| o.kind == OutboundKind::Nurture)
+        .map(|o| {
+            (
+                o.key.clone(),
+                o.payload["connector"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn prospects_are_enrolled_and_nurtured_step_by_step_on_ticks() {
+    let mut e = nurtured();
+    e.apply(
+        &by_email("d1", TouchpointKind::Download, "ann@mill.fi", MORNING),
+        MORNING,
+    );
+    assert_eq!(stage_of(&e, 1), Stage::Prospect);
+    assert_eq!(e.next_nurture_due(), Some(MORNING));
+    // The first tick sends the first step by e-mail, under its key.
+    let fx = e.command(&Command::Tick, MORNING).unwrap();
+    assert_eq!(
+        sends(&fx),
+        vec![(
+            "nurture:1:prospects:1:1:hello".to_string(),
+            "newsletter".to_string()
+        )]
+    );
+    let message = &fx.outbox[0].payload["message"];
+    assert_eq!(message["recipient"]["email"], "ann@mill.fi");
+    assert_eq!(message["idempotency_key"], "nurture:1:prospects:1:1:hello");
+    // Then it waits two days: ticks before that send nothing.
+    assert_eq!(e.next_nurture_due(), Some(MORNING + 2 * DAY));
+    assert!(sends(&e.command(&Command::Tick, MORNING + DAY).unwrap()).is_empty());
+    // She clicked the first message (the key came back on the event).
+    let mut click = by_email(
+        "c1",
+        TouchpointKind::EmailClicked,
+        "ann@mill.fi",
+        MORNING + DAY,
+    );
+    click.channel = Channel::Email;
+    click.properties.other = vec![Attribute {
+        name: "idempotency_key".into(),
+        value: "nurture:1:prospects:1:1:hello".into(),
+    }];
+    e.apply(&click, MORNING + DAY);
+    let fx = e.command(&Command::Tick, MORNING + 2 * DAY).unwrap();
+    assert_eq!(
+        sends(&fx)[0].0,
+        "nurture:1:prospects:1:1:closing",
+        "the click branch"
+    );
+    let journey = e.lead(1).unwrap().journey;
+    assert_eq!(journey.len(), 1);
+    assert_eq!(journey[0].sent.len(), 2);
+    assert!(!journey[0].is_active(), "completed after the last step");
+    // A replay of the same log gives the same sends (stable keys).
+    assert!(e.next_nurture_due().is_none());
+}
+
+#[test]
+fn nurturing_respects_quiet_hours_unsubscribes_and_the_goal() {
+    let mut e = nurtured();
+    let night = MORNING + 12 * 3_600_000; // 22:00 UTC
+    e.apply(
+        &by_email("d1", TouchpointKind::Download, "bo@mill.fi", night),
+        night,
+    );
+    let fx = e.command(&Command::Tick, night).unwrap();
+    assert!(sends(&fx).is_empty(), "quiet hours");
+    assert_eq!(
+        e.next_nurture_due(),
+        Some(MORNING + DAY - 2 * 3_600_000),
+        "08:00 next day"
+    );
+    let fx = e.command(&Command::Tick, MORNING + DAY).unwrap();
+    assert_eq!(sends(&fx).len(), 1);
+
+    // An unsubscribe ends the enrollment at the next tick.
+    let mut unsub = by_email(
+        "u1",
+        TouchpointKind::Unsubscribed,
+        "bo@mill.fi",
+        MORNING + DAY + 1,
+    );
+    unsub.channel = Channel::Email;
+    e.apply(&unsub, MORNING + DAY + 1);
+    let fx = e.command(&Command::Tick, MORNING + 4 * DAY).unwrap();
+    assert!(sends(&fx).is_empty());
+    let journey = e.lead(1).unwrap().journey;
+    assert!(!journey[0].is_active());
+
+    // A lead that becomes sales-ready leaves its model by the goal.
+    let mut e = nurtured();
+    e.apply(
+        &by_email("d", TouchpointKind::Download, "cy@mill.fi", MORNING),
+        MORNING,
+    );
+    e.command(&Command::Tick, MORNING).unwrap();
+    let (id, _) = qualify(&mut e, "cy@mill.fi", MORNING + 10);
+    assert_eq!(stage_of(&e, id), Stage::SalesReady);
+    e.command(&Command::Tick, MORNING + 3 * DAY).unwrap();
+    let journey = e.lead(id).unwrap().journey;
+    assert_eq!(journey[0].sent.len(), 1);
+    assert!(!journey[0].is_active(), "goal reached");
+}
+
+#[test]
+fn idle_enrollments_cost_nothing_until_due() {
+    let mut e = nurtured();
+    for i in 0..200 {
+        let email = format!("p{i}@mill.fi");
+        e.apply(
+            &by_email(&format!("d{i}"), TouchpointKind::Download, &email, MORNING),
+            MORNING,
+        );
+    }
+    let fx = e.command(&Command::Tick, MORNING).unwrap();
+    assert_eq!(sends(&fx).len(), 200);
+    // All wait two days: the schedule says so, and a tick before that
+    // touches nothing.
+    assert_eq!(e.schedule.len(), 200);
+    assert_eq!(e.next_nurture_due(), Some(MORNING + 2 * DAY));
+    assert!(e.command(&Command::Tick, MORNING + DAY).unwrap().is_empty());
+    // Snapshot and restore keep the schedule and the journeys.
+    let restored = Engine::from_json(&e.to_json().unwrap()).unwrap();
+    assert_eq!(restored, e);
+}

@@ -179,6 +179,9 @@ pub struct LeadView {
     pub recent_touchpoints: Vec<TouchpointLine>,
     /// Touchpoints dropped beyond the per-person limit.
     pub dropped_touchpoints: u64,
+    /// Its care-model enrollments, oldest first: model, step, what was sent
+    /// on which channel, what was skipped and why, how each ended.
+    pub journey: Vec<crate::nurture::Enrollment>,
 }
 
 /// An account with its people, purchases and buying-group coverage.
@@ -374,6 +377,7 @@ impl Engine {
                 .iter()
                 .map(|m| self.leads[index(m.0)].dropped)
                 .sum(),
+            journey: lead.nurturing.enrollments.clone(),
         })
     }
 

@@ -285,6 +285,7 @@ async fn send(
             };
             alert(app, client, tenant, settings, alerts, item, unreachable).await
         }
+        "nurture" => nurture(app, tenant, item).await,
         other => Call::Dead(format!("unknown outbox kind {other:?}")),
     }
 }
@@ -382,28 +383,10 @@ async fn alert(
 /// Emails an alert through the tenant's connector, once per key.
 async fn email_alert(app: &App, tenant: &Tenant, email: &EmailAlerts, message: Message) -> Call {
     let name = &email.connector;
-    let bound = match app.bound(tenant.id, &tenant.name, name) {
-        Ok(Some(bound)) => bound,
-        Ok(None) => {
-            return Call::Dead(format!(
-                "tenant {} has no connector {name:?} (alerts.email.connector)",
-                tenant.name
-            ));
-        }
-        Err(error) => return Call::retry(format!("connector {name:?}: {error}")),
+    let bound = match deliverer(app, tenant, name, "alerts.email.connector") {
+        Ok(bound) => bound,
+        Err(call) => return call,
     };
-    if !bound.connector.enabled {
-        return Call::Dead(format!(
-            "connector {name:?} of tenant {} is disabled (alerts.email.connector)",
-            tenant.name
-        ));
-    }
-    if !bound.plugin.manifest().operations.deliver {
-        return Call::Dead(format!(
-            "connector {name:?} ({} plugin) cannot deliver messages (alerts.email.connector)",
-            bound.connector.plugin
-        ));
-    }
     if let (Some(expected), Some(actual)) = (&email.from, bound.connector.config.get("from-email"))
         && !expected.trim().eq_ignore_ascii_case(actual.trim())
     {
@@ -412,20 +395,81 @@ async fn email_alert(app: &App, tenant: &Tenant, email: &EmailAlerts, message: M
              (its from-email config): make them agree"
         ));
     }
-    // Rejected before is tried again: only a redrive brings a rejected alert back.
-    match app.deliver_logged(&bound, message, true).await {
+    deliver(app, &bound, message, "alert email").await
+}
+
+/// A nurturing message through the connector its channel names.
+async fn nurture(app: &App, tenant: &Tenant, item: &OutboxItem) -> Call {
+    let payload: Value = serde_json::from_str(&item.payload).unwrap_or(Value::Null);
+    let Some(name) = payload["connector"].as_str().filter(|n| !n.is_empty()) else {
+        return Call::Dead(format!(
+            "no connector delivers on {} for tenant {} (channels in its nurture settings)",
+            payload["channel"].as_str().unwrap_or("this channel"),
+            tenant.name
+        ));
+    };
+    let message: Message = match serde_json::from_value(payload["message"].clone()) {
+        Ok(m) => m,
+        Err(e) => return Call::Dead(format!("the stored message does not read back: {e}")),
+    };
+    let bound = match deliverer(app, tenant, name, "nurture channels") {
+        Ok(bound) => bound,
+        Err(call) => return call,
+    };
+    deliver(app, &bound, message, "nurturing message").await
+}
+
+/// The tenant's enabled connector `name` that can deliver, or the dead (or
+/// retried) call saying why not; `setting` names where it was configured.
+fn deliverer(
+    app: &App,
+    tenant: &Tenant,
+    name: &str,
+    setting: &str,
+) -> Result<std::sync::Arc<crate::server::Bound>, Call> {
+    let bound = match app.bound(tenant.id, &tenant.name, name) {
+        Ok(Some(bound)) => bound,
+        Ok(None) => {
+            return Err(Call::Dead(format!(
+                "tenant {} has no connector {name:?} ({setting})",
+                tenant.name
+            )));
+        }
+        Err(error) => return Err(Call::retry(format!("connector {name:?}: {error}"))),
+    };
+    if !bound.connector.enabled {
+        return Err(Call::Dead(format!(
+            "connector {name:?} of tenant {} is disabled ({setting})",
+            tenant.name
+        )));
+    }
+    if !bound.plugin.manifest().operations.deliver {
+        return Err(Call::Dead(format!(
+            "connector {name:?} ({} plugin) cannot deliver messages ({setting})",
+            bound.connector.plugin
+        )));
+    }
+    Ok(bound)
+}
+
+/// Hands `message` to the connector's `deliver` through the delivery log,
+/// so however often it is retried it goes out once.
+async fn deliver(app: &App, bound: &crate::server::Bound, message: Message, what: &str) -> Call {
+    let name = &bound.connector.name;
+    // Rejected before is tried again: only a redrive brings a rejected one back.
+    match app.deliver_logged(bound, message, true).await {
         Ok(logged) => {
             let detail = logged.record.detail.unwrap_or_default();
             match logged.record.status.as_str() {
                 "accepted" => Call::Sent,
-                "rejected" => Call::Dead(format!(
-                    "connector {name:?} rejected the alert email: {detail}"
-                )),
+                "rejected" => {
+                    Call::Dead(format!("connector {name:?} rejected the {what}: {detail}"))
+                }
                 "retry-after" => Call::Retry {
                     error: format!("connector {name:?} asks to retry in {detail} s"),
                     wait: detail.parse().ok(),
                 },
-                other => Call::retry(format!("connector {name:?} left the email {other}")),
+                other => Call::retry(format!("connector {name:?} left the {what} {other}")),
             }
         }
         // The plugin failed or its circuit is open: never drop, try later.

@@ -620,7 +620,8 @@ impl Worker {
         Ok(())
     }
 
-    /// Issues an SLA expiry for every hand-off whose time ran out.
+    /// Issues an SLA expiry for every hand-off whose time ran out, and a
+    /// nurturing tick for every tenant with enrollments due.
     fn sla_tick(&mut self) -> anyhow::Result<()> {
         let now = now_ms();
         let due: Vec<(i64, Command)> = {
@@ -628,10 +629,15 @@ impl Worker {
             engines
                 .iter()
                 .flat_map(|(tenant, engine)| {
+                    let nurture = engine
+                        .next_nurture_due()
+                        .is_some_and(|at| at <= now)
+                        .then_some((*tenant, Command::Tick));
                     engine
                         .due_handoffs(now)
                         .into_iter()
                         .map(|(person, seq)| (*tenant, Command::SlaExpired { person, seq }))
+                        .chain(nurture)
                 })
                 .collect()
         };

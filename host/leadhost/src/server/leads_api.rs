@@ -432,6 +432,7 @@ pub(crate) fn tenant_config(app: &App, tenant_id: i64) -> Result<TenantConfig, A
     let scoring = app.store.lead_setting(tenant_id, "scoring")?;
     let policy = app.store.lead_setting(tenant_id, "policy")?;
     let routing = app.store.lead_setting(tenant_id, "routing")?;
+    let nurture = app.store.lead_setting(tenant_id, "nurture")?;
     let stored_invalid = |name: &str, e: String| {
         ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -443,6 +444,7 @@ pub(crate) fn tenant_config(app: &App, tenant_id: i64) -> Result<TenantConfig, A
         scoring: scoring.as_ref().map_or(0, |s| s.version),
         policy: policy.as_ref().map_or(0, |s| s.version),
         routing: routing.as_ref().map_or(0, |s| s.version),
+        nurture: nurture.as_ref().map_or(0, |s| s.version),
     };
     let policy = match policy {
         Some(p) => {
@@ -458,8 +460,14 @@ pub(crate) fn tenant_config(app: &App, tenant_id: i64) -> Result<TenantConfig, A
         || leadhost_core::leads::DEFAULT_RULES.to_string(),
         |s| s.document,
     );
-    TenantConfig::new(&scoring, policy, routing, versions)
-        .map_err(|e| stored_invalid("scoring", e.to_string()))
+    let config = TenantConfig::new(&scoring, policy, routing, versions)
+        .map_err(|e| stored_invalid("scoring", e.to_string()))?;
+    match nurture {
+        None => Ok(config),
+        Some(n) => config
+            .with_nurture(&n.document)
+            .map_err(|e| stored_invalid("nurture", e.to_string())),
+    }
 }
 
 async fn put_setting(
@@ -481,9 +489,9 @@ async fn put_setting(
     let _guard = app.leads.config_lock.lock().await;
     let version = app.store.put_lead_setting(t.id, &name, &body)?;
     tracing::info!(tenant = %t.name, setting = %name, version, "lead setting saved");
-    // Hand-off settings are read by the outbox dispatcher and nurturing
-    // settings by the scheduler; neither changes a lead's score or stage.
-    let done = if name == "handoff" || name == "nurture" {
+    // Hand-off settings are read by the outbox dispatcher; the others
+    // reach the lead engines as a logged configuration change.
+    let done = if name == "handoff" {
         None
     } else {
         let config = tenant_config(&app, t.id)?;
@@ -583,6 +591,20 @@ fn nurture_document(app: &App, tenant_id: i64) -> Result<(i64, Value), ApiError>
     })
 }
 
+/// Hands the tenant's stored configuration to its lead engine.
+async fn reconfigure(app: &App, t: &Tenant) -> Result<(), ApiError> {
+    let config = tenant_config(app, t.id)?;
+    run(
+        app,
+        t,
+        Command::Configure {
+            config: Box::new(config),
+        },
+    )
+    .await?;
+    Ok(())
+}
+
 fn models_of(document: &Value) -> Vec<Value> {
     document["models"].as_array().cloned().unwrap_or_default()
 }
@@ -677,6 +699,7 @@ async fn put_care_model(
         }
     };
     let version = save_models(&app, &t, document, models)?;
+    reconfigure(&app, &t).await?;
     tracing::info!(tenant = %t.name, model = %name, version, "care model saved");
     Ok(Json(
         json!({"name": name, "created": created, "version": version}),
@@ -700,6 +723,7 @@ async fn delete_care_model(
         )));
     }
     let version = save_models(&app, &t, document, models)?;
+    reconfigure(&app, &t).await?;
     Ok(Json(
         json!({"name": name, "deleted": true, "version": version}),
     ))
