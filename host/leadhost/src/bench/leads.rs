@@ -381,7 +381,7 @@ pub fn rescore(leads: usize, per_lead: f64, seed: u64) -> anyhow::Result<()> {
 }
 
 /// The process's peak resident set (Linux `VmHWM`), in KiB.
-fn peak_rss_kib() -> Option<u64> {
+pub(super) fn peak_rss_kib() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     line.split_whitespace().nth(1)?.parse().ok()

@@ -3,6 +3,7 @@
 
 mod connectors;
 mod leads;
+mod nurture;
 mod pipeline;
 
 use std::path::PathBuf;
@@ -91,6 +92,13 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
+    /// The nurturing scheduler: leads in a care model, due sends planned per
+    /// second, and what a tick with nothing due costs.
+    Nurture {
+        /// Leads enrolled.
+        #[arg(long, default_value_t = 1_000_000)]
+        leads: usize,
+    },
     /// The lead engine durable end to end: touchpoints committed through the
     /// ingest writer, folded into leads by the lead worker, outputs committed.
     Pipeline {
@@ -143,6 +151,9 @@ pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
             per_lead,
             seed,
         } => tokio::task::spawn_blocking(move || leads::rescore(leads, per_lead, seed)).await?,
+        BenchCommand::Nurture { leads } => {
+            tokio::task::spawn_blocking(move || nurture::run(leads)).await?
+        }
         BenchCommand::Pipeline {
             people,
             touchpoints,
