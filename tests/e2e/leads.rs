@@ -9,7 +9,7 @@ use leadhost_core::signature::{MacAlgorithm, mac};
 use serde_json::{Value, json};
 
 use crate::support::{
-    ADMIN_KEY, Server, StandIn, fixture, header, http, request_header, warm_data_dir,
+    ADMIN_KEY, Server, StandIn, enable_web, fixture, header, http, request_header, warm_data_dir,
 };
 
 const WRITE_KEY: &str = "wk-leads-e2e";
@@ -151,16 +151,7 @@ async fn touchpoints_become_routed_leads_with_hand_offs_that_survive_a_crash() {
     let dir = warm_data_dir();
     let mut server = Server::start(dir.path(), &[]);
     let tenant_key = server.tenant("mill");
-    server.cli_ok(&[
-        "connector",
-        "enable",
-        "mill",
-        "website",
-        "--plugin",
-        "web",
-        "--secret",
-        &format!("write-key={WRITE_KEY}"),
-    ]);
+    enable_web(&server, "mill", WRITE_KEY);
     server.cli_ok(&[
         "connector",
         "enable",

@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use crate::support::{ADMIN_KEY, Server, http, warm_data_dir};
+use crate::support::{ADMIN_KEY, Server, enable_web, get_json, http, warm_data_dir};
 
 const MODEL: &str = r#"{ "version": 1, "name": "mill-managers",
   "description": "Energy savings for mill managers",
@@ -116,16 +116,7 @@ async fn a_prospect_gets_its_first_message_once_through_the_email_connector() {
     let dir = warm_data_dir();
     let server = Server::start(dir.path(), &[]);
     server.tenant("mill");
-    server.cli_ok(&[
-        "connector",
-        "enable",
-        "mill",
-        "website",
-        "--plugin",
-        "web",
-        "--secret",
-        &format!("write-key={WRITE_KEY}"),
-    ]);
+    enable_web(&server, "mill", WRITE_KEY);
     server.cli_ok(&[
         "connector",
         "enable",
@@ -196,15 +187,7 @@ async fn a_prospect_gets_its_first_message_once_through_the_email_connector() {
         "{}",
         requests[0]
     );
-    let lead: Value = http()
-        .get(format!("{}/v1/tenants/mill/leads/1", server.url))
-        .bearer_auth(ADMIN_KEY)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let lead = get_json(&server, "/v1/tenants/mill/leads/1").await;
     let journey = &lead["journey"][0];
     assert_eq!(journey["model"], "prospects");
     assert_eq!(journey["sent"][0]["channel"], "email");
@@ -221,14 +204,6 @@ async fn a_prospect_gets_its_first_message_once_through_the_email_connector() {
     let server = Server::start(dir.path(), &[]);
     tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
     assert_eq!(sendgrid.requests().len(), 1);
-    let outbox: Value = http()
-        .get(format!("{}/v1/tenants/mill/outbox", server.url))
-        .bearer_auth(ADMIN_KEY)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let outbox = get_json(&server, "/v1/tenants/mill/outbox").await;
     assert_eq!(outbox["counts"]["sent"], 1, "{outbox}");
 }

@@ -125,6 +125,33 @@ pub fn http() -> reqwest::Client {
         .expect("client")
 }
 
+/// GETs an API path with the admin key and returns its JSON.
+pub async fn get_json(server: &Server, path: &str) -> serde_json::Value {
+    http()
+        .get(format!("{}{path}", server.url))
+        .bearer_auth(ADMIN_KEY)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// Enables the web connector `website` for `tenant` with a write key.
+pub fn enable_web(server: &Server, tenant: &str, write_key: &str) {
+    server.cli_ok(&[
+        "connector",
+        "enable",
+        tenant,
+        "website",
+        "--plugin",
+        "web",
+        "--secret",
+        &format!("write-key={write_key}"),
+    ]);
+}
+
 /// A header's value parsed, or the default.
 pub fn header<T: std::str::FromStr + Default>(r: &reqwest::Response, name: &str) -> T {
     r.headers()
