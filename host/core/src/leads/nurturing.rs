@@ -192,7 +192,8 @@ impl Engine {
             match decision {
                 None | Some(Decision::Finished(_)) => return,
                 Some(Decision::WaitUntil(at)) => {
-                    self.schedule(person, at);
+                    // Never due again in the same tick.
+                    self.schedule(person, at.max(now.saturating_add(1)));
                     return;
                 }
                 Some(Decision::Send(out)) => {
@@ -240,7 +241,7 @@ impl Engine {
                             if let Some(active) = self.leads[index(person.0)].nurturing.active() {
                                 active.postpone(at);
                             }
-                            self.schedule(person, at);
+                            self.schedule(person, at.max(now.saturating_add(1)));
                             return;
                         }
                     }
