@@ -207,3 +207,170 @@ async fn a_prospect_gets_its_first_message_once_through_the_email_connector() {
     let outbox = get_json(&server, "/v1/tenants/mill/outbox").await;
     assert_eq!(outbox["counts"]["sent"], 1, "{outbox}");
 }
+
+/// A slow SendGrid stand-in: answers 202 after `delay`, one request at a
+/// time, and records the idempotency key (the personalization's
+/// `custom_args`) of each request.
+fn slow_sendgrid(
+    delay: std::time::Duration,
+) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let keys = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = keys.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut buf = vec![0u8; 1 << 16];
+            let mut len = 0;
+            while let Ok(k) = stream.read(&mut buf[len..]) {
+                if k == 0 {
+                    break;
+                }
+                len += k;
+                let text = String::from_utf8_lossy(&buf[..len]).to_string();
+                if let Some(end) = text.find("\r\n\r\n") {
+                    let want = text[..end]
+                        .lines()
+                        .find_map(|l| {
+                            l.to_ascii_lowercase()
+                                .strip_prefix("content-length:")
+                                .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                        })
+                        .unwrap_or(0);
+                    if len >= end + 4 + want {
+                        break;
+                    }
+                }
+            }
+            let text = String::from_utf8_lossy(&buf[..len]).to_string();
+            std::thread::sleep(delay);
+            if let Some(body) = text.split("\r\n\r\n").nth(1)
+                && let Ok(v) = serde_json::from_str::<Value>(body)
+                && let Some(key) =
+                    v["personalizations"][0]["custom_args"]["idempotency_key"].as_str()
+            {
+                log.lock().unwrap().push(key.to_string());
+            }
+            let _ = stream.write_all(
+                b"HTTP/1.1 202 Accepted\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+            );
+        }
+    });
+    (url, keys)
+}
+
+#[tokio::test]
+async fn a_send_burst_killed_midway_delivers_every_message_after_a_restart() {
+    const WRITE_KEY: &str = "wk-burst";
+    const PEOPLE: usize = 60;
+    let (sendgrid, keys) = slow_sendgrid(std::time::Duration::from_millis(40));
+    let authority = sendgrid.trim_start_matches("http://").to_string();
+    let dir = warm_data_dir();
+    let server = Server::start(dir.path(), &[]);
+    server.tenant("mill");
+    enable_web(&server, "mill", WRITE_KEY);
+    server.cli_ok(&[
+        "connector",
+        "enable",
+        "mill",
+        "mail",
+        "--plugin",
+        "email",
+        "--secret",
+        "sendgrid-api-key=SG.burst",
+        "--config",
+        &format!("base-url={sendgrid}"),
+        "--config",
+        "from-email=news@mill.example",
+        "--grant-host",
+        &authority,
+        "--grant-private-networks",
+        "--grant-state",
+    ]);
+    let nurture = json!({
+        "channels": {"email": "mail"},
+        "models": [{"version": 1, "name": "prospects", "entry": {"stage": ["prospect"]},
+            "steps": [{"id": "hello", "send": {"content": "intro", "stage": "connecting",
+                                                "subject": "Hello", "text": "Hello"}}]}]
+    });
+    let r = http()
+        .put(format!(
+            "{}/v1/tenants/mill/lead-settings/nurture",
+            server.url
+        ))
+        .bearer_auth(ADMIN_KEY)
+        .body(nurture.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let mut batch = Vec::new();
+    for i in 0..PEOPLE {
+        batch.push(
+            json!({"type": "identify", "messageId": format!("i{i}"), "anonymousId": format!("a{i}"),
+                          "traits": {"email": format!("p{i}@mill.example")}}),
+        );
+        batch.push(
+            json!({"type": "track", "messageId": format!("f{i}"), "anonymousId": format!("a{i}"),
+                          "event": "Form Submitted"}),
+        );
+    }
+    let r = http()
+        .post(format!("{}/ingest/mill/website/v1/batch", server.url))
+        .basic_auth(WRITE_KEY, Some(""))
+        .json(&json!({ "batch": batch }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+
+    // Killed without warning once a part of the burst has gone out.
+    let mut waited = 0;
+    while keys.lock().unwrap().len() < 10 && waited < 300 {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        waited += 1;
+    }
+    server.kill();
+    let before = keys.lock().unwrap().len();
+    assert!(
+        (10..PEOPLE).contains(&before),
+        "the kill came mid-burst ({before} sent)"
+    );
+
+    // Restarted: the rest goes out, and what went out before does not again.
+    let server = Server::start(dir.path(), &[]);
+    let mut waited = 0;
+    loop {
+        let distinct: std::collections::BTreeSet<String> =
+            keys.lock().unwrap().iter().cloned().collect();
+        if distinct.len() >= PEOPLE || waited > 600 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        waited += 1;
+    }
+    let all = keys.lock().unwrap().clone();
+    let distinct: std::collections::BTreeSet<&String> = all.iter().collect();
+    assert_eq!(
+        distinct.len(),
+        PEOPLE,
+        "every due message went out: {all:?}"
+    );
+    assert!(
+        distinct
+            .iter()
+            .all(|k| k.starts_with("nurture:") && k.ends_with(":prospects:1:1:hello"))
+    );
+    // Only the one request in flight when the process died can have gone
+    // out twice, and a repeat carries the same key for the provider to
+    // recognise.
+    assert!(
+        all.len() <= PEOPLE + 1,
+        "{} requests for {PEOPLE} messages: {all:?}",
+        all.len()
+    );
+    let outbox = get_json(&server, "/v1/tenants/mill/outbox?limit=1000").await;
+    assert_eq!(outbox["counts"]["sent"], PEOPLE, "{}", outbox["counts"]);
+}
