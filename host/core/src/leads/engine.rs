@@ -373,7 +373,12 @@ impl Engine {
         let qualifying = match lead.qualify_since {
             Some(since) if requalifying => {
                 signals.retain(|t| t.occurred_at.is_some_and(|at| at > since));
-                scoring::score_matched(rules, &lead.traits, &signals, now, false).total
+                if signals.is_empty() {
+                    // Fit alone never brings it back: it needs new interest.
+                    0.0
+                } else {
+                    scoring::score_matched(rules, &lead.traits, &signals, now, false).total
+                }
             }
             _ => score.total,
         };
@@ -449,6 +454,10 @@ impl Engine {
         if t.to == Stage::SalesReady && t.from != Stage::SalesReady {
             self.start_handoff(person, None, now, fx);
         }
+        // A new stage can mean a new care model (a lead sales sent back
+        // enters the one for recycled leads at once, not at its next
+        // touchpoint).
+        self.nurture_assign(person, now);
     }
 
     /// Routes a sales-ready lead and records the hand-off with its calls.

@@ -36,8 +36,9 @@
 //! cross-sell) qualify again on what they did *since*: while in those
 //! stages the score compared with the thresholds is fit plus the engagement
 //! of touchpoints after the moment they entered the stage (so the purchase
-//! itself does not count). The score
-//! shown is still the whole score.
+//! itself does not count), and fit alone never brings them back: until they
+//! do something new their qualifying score is 0. The score shown is still
+//! the whole score.
 //!
 //! # Commands ([`Engine::command`])
 //!

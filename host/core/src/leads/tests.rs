@@ -887,7 +887,10 @@ fn an_order_makes_an_opportunity_a_customer_without_an_instant_upsell() {
     // does after buying (the order itself does not count).
     let lead = e.lead(id).unwrap();
     assert_eq!(lead.summary.stage, Stage::Customer);
-    assert_eq!(lead.qualifying, 10.0, "fit only");
+    assert_eq!(
+        lead.qualifying, 0.0,
+        "nothing new since buying: fit alone does not count"
+    );
     // Later interest does bring it back for an upsell.
     e.apply(
         &by_email(
@@ -1115,4 +1118,69 @@ fn idle_enrollments_cost_nothing_until_due() {
     // Snapshot and restore keep the schedule and the journeys.
     let restored = Engine::from_json(&e.to_json().unwrap()).unwrap();
     assert_eq!(restored, e);
+}
+
+#[test]
+fn a_lead_sales_sent_back_enters_the_model_for_recycled_leads() {
+    const RECYCLED: &str = r#"{ "channels": { "email": "newsletter" },
+      "models": [ { "version": 1, "name": "recycled", "entry": { "stage": ["recycled"] },
+        "steps": [ { "id": "breather", "wait": { "days": 14 } },
+                   { "id": "check-in", "send": { "content": "news", "stage": "educating", "text": "News" } } ] } ] }"#;
+    let mut e = Engine::new(config(SlaExpiry::Reassign).with_nurture(RECYCLED).unwrap());
+    let (id, _) = qualify(&mut e, "ann@mill.fi", MORNING);
+    e.command(
+        &Command::Reject {
+            person: PersonId(id),
+            by: "anna".into(),
+            reason: "later".into(),
+        },
+        MORNING + 1000,
+    )
+    .unwrap();
+    let journey = e.lead(id).unwrap().journey;
+    assert_eq!(journey.len(), 1, "enrolled when sent back");
+    assert_eq!(journey[0].model, "recycled");
+    e.command(&Command::Tick, MORNING + 2000).unwrap();
+    let fx = e.command(&Command::Tick, MORNING + 15 * DAY).unwrap();
+    assert_eq!(
+        sends(&fx)[0].0,
+        format!("nurture:{id}:recycled:1:1:check-in")
+    );
+}
+
+#[test]
+fn configuring_care_models_enrolls_the_leads_already_there() {
+    let mut e = engine();
+    let (id, _) = qualify(&mut e, "ann@mill.fi", MORNING);
+    e.command(
+        &Command::Reject {
+            person: PersonId(id),
+            by: "anna".into(),
+            reason: "later".into(),
+        },
+        MORNING + 1000,
+    )
+    .unwrap();
+    e.apply(
+        &by_email("d", TouchpointKind::Download, "bo@mill.fi", MORNING),
+        MORNING + 2000,
+    );
+    let config = e.config().clone().with_nurture(NURTURE).unwrap();
+    let with_recycled = NURTURE.replace(
+        r#""goal": { "stage": ["sales-ready"] } } ] }"#,
+        r#""goal": { "stage": ["sales-ready"] } },
+        { "version": 1, "name": "recycled", "entry": { "stage": ["recycled"] },
+          "steps": [ { "id": "news", "send": { "content": "n", "stage": "educating", "text": "N" } } ] } ] }"#,
+    );
+    let config = config.with_nurture(&with_recycled).unwrap();
+    assert_eq!(config.nurture.models.len(), 2);
+    e.command(
+        &Command::Configure {
+            config: Box::new(config),
+        },
+        MORNING + 3000,
+    )
+    .unwrap();
+    assert_eq!(e.lead(id).unwrap().journey[0].model, "recycled");
+    assert_eq!(e.lead(2).unwrap().journey[0].model, "prospects");
 }

@@ -4,6 +4,7 @@
 
 mod channels;
 mod leads;
+mod nurture;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -284,6 +285,14 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         );
     }
     leads::show(&api, &crm).await?;
+    let tenant = server
+        .app
+        .store
+        .tenant("acme")?
+        .context("the demo tenant is gone")?;
+    let engine = server.app.leads.read(tenant.id, Clone::clone);
+    let seed = args.seed;
+    tokio::task::spawn_blocking(move || nurture::simulate(engine, now_ms(), 4, seed)).await??;
     server.stop().await.context("stopping the demo server")?;
     println!("\nDone. Try it yourself: `cargo run -p leadhost -- serve`, then see the README.");
     Ok(())
