@@ -55,6 +55,14 @@ pub const NURTURE: &str = r#"{
   ]
 }"#;
 
+/// How many leads a step made sales-ready.
+fn newly_sales_ready(fx: &leadhost_core::leads::Effects) -> usize {
+    fx.transitions
+        .iter()
+        .filter(|t| t.transition.to == Stage::SalesReady && t.transition.from != Stage::SalesReady)
+        .count()
+}
+
 /// A reaction due at a simulated time.
 #[derive(PartialEq, Eq, PartialOrd, Ord)]
 struct Reaction {
@@ -129,14 +137,7 @@ pub fn simulate(mut engine: Engine, start: i64, weeks: i64, seed: u64) -> anyhow
                 },
                 consent: vec![],
             };
-            let fx = engine.apply(&t, r.at);
-            ready += fx
-                .transitions
-                .iter()
-                .filter(|t| {
-                    t.transition.to == Stage::SalesReady && t.transition.from != Stage::SalesReady
-                })
-                .count();
+            ready += newly_sales_ready(&engine.apply(&t, r.at));
         }
         let fx = engine.command(&Command::Tick, now)?;
         for call in fx.outbox.iter().filter(|o| o.kind == OutboundKind::Nurture) {
@@ -180,13 +181,7 @@ pub fn simulate(mut engine: Engine, start: i64, weeks: i64, seed: u64) -> anyhow
                 }
             }
         }
-        ready += fx
-            .transitions
-            .iter()
-            .filter(|t| {
-                t.transition.to == Stage::SalesReady && t.transition.from != Stage::SalesReady
-            })
-            .count();
+        ready += newly_sales_ready(&fx);
         now += HOUR;
     }
 
