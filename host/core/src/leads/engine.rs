@@ -708,12 +708,7 @@ impl Engine {
         n.consents.sort_by_key(|c| c.at);
         n.unsubscribed |= unsubscribed;
         n.hard_bounced |= bounced;
-        n.engagement.opened.extend(engagement.opened);
-        n.engagement.clicked.extend(engagement.clicked);
-        n.engagement.replied.extend(engagement.replied);
-        n.engagement.registered.extend(engagement.registered);
-        n.engagement.visits.extend(engagement.visits);
-        n.engagement.attended.extend(engagement.attended);
+        n.take_engagement(engagement);
         if survivor.qualify_since.is_none() {
             survivor.qualify_since = qualify_since;
         }

@@ -5,7 +5,7 @@
 //! Due enrollments are kept in a schedule ordered by time, so a tick costs
 //! what is due, not what is enrolled: a million idle leads cost nothing.
 
-use super::engine::{Lead, index};
+use super::engine::index;
 use super::{Effects, Engine, Outbound, OutboundKind};
 use crate::identity::{Identity, PersonId};
 use crate::lifecycle::{Cause, Stage};
@@ -20,7 +20,6 @@ use serde_json::json;
 const MAX_VISITS: usize = 100;
 /// Decisions one enrollment may make in one tick (sends and skips in a row).
 const MAX_DECISIONS: usize = 32;
-const MS_PER_DAY: f64 = 86_400_000.0;
 
 /// What a lead keeps for nurturing.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
@@ -48,7 +47,12 @@ impl Nurturing {
             TouchpointKind::EmailBounced => self.hard_bounced = true,
             _ => {}
         }
-        let seen = Engagement::from_touchpoints(&[t]);
+        self.take_engagement(Engagement::from_touchpoints(&[t]));
+    }
+
+    /// Adds engagement (of a touchpoint, or of a person merged in), keeping
+    /// the latest [`MAX_VISITS`] page views.
+    pub(crate) fn take_engagement(&mut self, seen: Engagement) {
         let e = &mut self.engagement;
         e.opened.extend(seen.opened);
         e.clicked.extend(seen.clicked);
@@ -277,35 +281,15 @@ impl Engine {
             .other
             .iter()
             .rfind(|a| a.name == "preferred_channel")
-            .and_then(|a| serde_json::from_value::<Channel>(json!(a.value.trim())).ok());
-        let learned = self.learned_channel(lead, now);
-        let preferred = explicit
-            .filter(|c| nurture::DELIVERY_CHANNELS.contains(c))
-            .or(learned);
+            .and_then(|a| nurture::delivery_channel(a.value.trim()));
+        let signals = lead
+            .members
+            .iter()
+            .flat_map(|m| self.leads[index(m.0)].signals.iter());
+        let learned =
+            nurture::channel::learned_channel_of(signals.map(|s| (&s.kind, Some(s.at))), now);
+        let preferred = explicit.or(learned);
         nurture::delivery_order(preferred, self.config.nurture.policy.fallback(), &reachable)
-    }
-
-    /// The channel the person engages on most, by decayed weight.
-    fn learned_channel(&self, lead: &Lead, now: Timestamp) -> Option<Channel> {
-        let mut totals: Vec<(Channel, f64)> = Vec::new();
-        for member in &lead.members {
-            for s in &self.leads[index(member.0)].signals {
-                let Some((channel, weight)) = nurture::channel::engagement_weight(&s.kind) else {
-                    continue;
-                };
-                let age = (now - s.at).max(0) as f64 / MS_PER_DAY;
-                let w = weight * 0.5_f64.powf(age / nurture::channel::HALF_LIFE_DAYS);
-                match totals.iter_mut().find(|(c, _)| *c == channel) {
-                    Some((_, total)) => *total += w,
-                    None => totals.push((channel, w)),
-                }
-            }
-        }
-        totals
-            .into_iter()
-            .filter(|(_, w)| *w > 0.0)
-            .max_by(|a, b| a.1.total_cmp(&b.1))
-            .map(|(c, _)| c)
     }
 
     /// The addresses a message to the person goes to.

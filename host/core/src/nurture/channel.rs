@@ -78,12 +78,21 @@ pub fn engagement_weight(kind: &TouchpointKind) -> Option<(Channel, f64)> {
 /// The decayed engagement per delivery channel, in [`DELIVERY_CHANNELS`]
 /// order (zero where there is none).
 pub fn engagement_by_channel(touchpoints: &[&Touchpoint], now: Timestamp) -> Vec<(Channel, f64)> {
+    engagement_by_channel_of(touchpoints.iter().map(|t| (&t.kind, t.occurred_at)), now)
+}
+
+/// [`engagement_by_channel`] over `(kind, occurred_at)` pairs, for a caller
+/// that keeps its own compact copy of the touchpoints.
+pub fn engagement_by_channel_of<'a>(
+    events: impl IntoIterator<Item = (&'a TouchpointKind, Option<Timestamp>)>,
+    now: Timestamp,
+) -> Vec<(Channel, f64)> {
     let mut totals: Vec<(Channel, f64)> = DELIVERY_CHANNELS.iter().map(|&c| (c, 0.0)).collect();
-    for t in touchpoints {
-        let Some((channel, weight)) = engagement_weight(&t.kind) else {
+    for (kind, occurred_at) in events {
+        let Some((channel, weight)) = engagement_weight(kind) else {
             continue;
         };
-        let age_days = t.occurred_at.map_or(0.0, |at| {
+        let age_days = occurred_at.map_or(0.0, |at| {
             (now.saturating_sub(at)).max(0) as f64 / MS_PER_DAY as f64
         });
         let decayed = weight * 0.5_f64.powf(age_days / HALF_LIFE_DAYS);
@@ -97,8 +106,16 @@ pub fn engagement_by_channel(touchpoints: &[&Touchpoint], now: Timestamp) -> Vec
 /// The channel the person engages on most (see the module doc); `None`
 /// without any engagement.
 pub fn learned_channel(touchpoints: &[&Touchpoint], now: Timestamp) -> Option<Channel> {
+    learned_channel_of(touchpoints.iter().map(|t| (&t.kind, t.occurred_at)), now)
+}
+
+/// [`learned_channel`] over `(kind, occurred_at)` pairs.
+pub fn learned_channel_of<'a>(
+    events: impl IntoIterator<Item = (&'a TouchpointKind, Option<Timestamp>)>,
+    now: Timestamp,
+) -> Option<Channel> {
     let mut best: Option<(Channel, f64)> = None;
-    for (channel, total) in engagement_by_channel(touchpoints, now) {
+    for (channel, total) in engagement_by_channel_of(events, now) {
         if total > 0.0 && best.is_none_or(|(_, b)| total > b) {
             best = Some((channel, total));
         }

@@ -229,6 +229,7 @@ mod assign;
 pub mod channel;
 mod config;
 mod json;
+pub(crate) use json::delivery_channel;
 mod local;
 mod model;
 mod plan;

@@ -4,6 +4,7 @@
 //! the lead worker folds them into leads and commits its outputs; the clock
 //! stops when the worker has applied and committed the last one.
 
+use crate::now_ms;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -144,10 +145,4 @@ async fn finish(
     leads.notify();
     bar.inc(n as u64);
     Ok(())
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }

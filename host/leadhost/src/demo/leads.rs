@@ -190,7 +190,7 @@ pub async fn show(api: &ServerArgs, crm: &StandInCrm) -> anyhow::Result<()> {
     let ready: Vec<Value> = ready["items"].as_array().cloned().unwrap_or_default();
     println!("\nHand-offs to sales ({} sales-ready):", ready.len());
     let handoffs = call(api, reqwest::Method::GET, "/v1/tenants/acme/handoffs", None).await?;
-    let now = super::now_ms();
+    let now = crate::now_ms();
     for h in handoffs["items"].as_array().into_iter().flatten().take(8) {
         let due = h["due_at"].as_i64().unwrap_or(0);
         println!(

@@ -6,6 +6,7 @@ mod channels;
 mod leads;
 mod nurture;
 
+use crate::now_ms;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -296,12 +297,6 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     server.stop().await.context("stopping the demo server")?;
     println!("\nDone. Try it yourself: `cargo run -p leadhost -- serve`, then see the README.");
     Ok(())
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 async fn fetch_all(api: &ServerArgs) -> anyhow::Result<Vec<Value>> {

@@ -26,6 +26,7 @@
 //! configuration reaches its engine only as a logged `configure` command, so
 //! a replay sees every configuration at the point it took effect.
 
+use crate::now_ms;
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
@@ -732,11 +733,4 @@ fn apply_row(
         // damaged row; it is skipped, not retried forever.
         Err(e) => tracing::error!(id = row.id, "stored touchpoint unreadable, skipped: {e}"),
     }
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
 }

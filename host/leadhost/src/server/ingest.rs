@@ -2,6 +2,7 @@
 //! connector's plugin; its touchpoints are committed before the plugin's
 //! reply is sent. Every refusal is a JSON error and stores nothing.
 
+use crate::now_ms;
 use std::sync::Arc;
 
 use axum::body::Body;
@@ -53,12 +54,6 @@ async fn at_path(
     body: Body,
 ) -> Result<Response, ApiError> {
     ingest(app, tenant, connector, rest, method, uri, headers, body).await
-}
-
-pub(super) fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -573,8 +573,7 @@ async fn redrive(
     Path((tenant, key)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
     let t = caller.tenant(&app, &tenant)?;
-    app.store
-        .outbox_redrive(t.id, &key, super::ingest::now_ms())?;
+    app.store.outbox_redrive(t.id, &key, crate::now_ms())?;
     let item = app.store.outbox_item(t.id, &key)?;
     Ok(Json(json!({"item": item})))
 }

@@ -14,8 +14,9 @@ use leadhost_store::{DeliveryRecord, NewTouchpoint, StoreError};
 use serde_json::{Value, json};
 
 use super::api::Caller;
-use super::ingest::{invoke_error, now_ms, rows};
+use super::ingest::{invoke_error, rows};
 use super::{ApiError, App, Bound};
+use crate::now_ms;
 
 /// The most pages one poll request pulls.
 const MAX_POLL_PAGES: usize = 20;
