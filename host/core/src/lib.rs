@@ -13,6 +13,7 @@ pub mod manifest;
 pub mod message;
 pub mod nurture;
 pub mod predict;
+pub mod reports;
 pub mod scoring;
 pub mod signature;
 pub mod touchpoint;

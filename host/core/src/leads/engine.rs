@@ -147,6 +147,12 @@ impl Engine {
         self.clock
     }
 
+    /// The latest time a touchpoint was received or a command ran (the
+    /// hand-offs' clock).
+    pub(crate) fn wall(&self) -> Timestamp {
+        self.wall
+    }
+
     /// How many touchpoints it has applied.
     pub fn applied(&self) -> u64 {
         self.applied

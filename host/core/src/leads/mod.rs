@@ -73,6 +73,9 @@ mod views;
 
 pub use config::{DEFAULT_RULES, TenantConfig, Versions};
 pub use engine::Engine;
+// Read by the reports, which fold over the same records.
+pub(crate) use engine::Lead;
+pub(crate) use signal::Signal;
 pub use views::{
     AccountView, ExplainedDelta, LeadFilter, LeadPage, LeadSummary, LeadView, StageCounts,
 };
