@@ -83,6 +83,9 @@ pub struct EnableArgs {
     /// Deadline per call, milliseconds.
     #[arg(long)]
     pub timeout_ms: Option<u32>,
+    /// Messages delivered through it at once (default 16).
+    #[arg(long)]
+    pub in_flight: Option<u32>,
     /// Save it disabled.
     #[arg(long)]
     pub disabled: bool,
@@ -245,6 +248,7 @@ pub async fn connector(cmd: ConnectorCommand) -> anyhow::Result<()> {
                     "state": a.grant_state,
                     "memory_mib": a.memory_mib,
                     "timeout_ms": a.timeout_ms,
+                    "in_flight": a.in_flight,
                 },
                 "enabled": !a.disabled,
             });

@@ -115,6 +115,8 @@ pub struct Binding {
     pub state: Option<Arc<dyn StateBackend>>,
     pub(crate) breaker: BreakerPolicy,
     pub(crate) denied_requests: AtomicU64,
+    /// The plugin's kept outbound connections.
+    pub(crate) connections: Arc<crate::capabilities::connections::Pool>,
     health: Mutex<Health>,
 }
 
@@ -142,6 +144,7 @@ impl Binding {
             state: None,
             breaker: BreakerPolicy::default(),
             denied_requests: AtomicU64::new(0),
+            connections: Arc::default(),
             health: Mutex::new(Health::default()),
         }
     }

@@ -370,3 +370,79 @@ fn a_silent_provider_cannot_hold_a_call_past_its_deadline() {
     // timeout to the plugin, which answered with its own error.
     assert!(err.starts_with("500") && err.contains("Timeout"), "{err}");
 }
+
+/// A loopback server that keeps connections open (HTTP/1.1 keep-alive) and
+/// counts them and the requests on them; with `close_after_one`, it drops
+/// each connection after its first answer without saying so.
+fn keep_alive_server(close_after_one: bool) -> (u16, Arc<Mutex<(usize, usize)>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let counts = Arc::new(Mutex::new((0, 0)));
+    let seen = counts.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            seen.lock().unwrap().0 += 1;
+            let seen = seen.clone();
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 4096];
+                // Requests here are small GETs: one read is one request.
+                while let Ok(n) = stream.read(&mut buf) {
+                    if n == 0 {
+                        break;
+                    }
+                    seen.lock().unwrap().1 += 1;
+                    let _ = stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nhello");
+                    if close_after_one {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    (port, counts)
+}
+
+fn granted(name: &str, port: u16) -> Arc<Binding> {
+    let mut b = binding(name);
+    b.grants.outbound = vec![HostGrant::parse(&format!("127.0.0.1:{port}")).unwrap()];
+    b.grants.allow_private_networks = true;
+    b.secrets.insert("signing-key".into(), b"k".to_vec());
+    Arc::new(b)
+}
+
+#[test]
+fn a_binding_keeps_its_connections_for_the_next_calls() {
+    let rt = runtime();
+    let chaos = load(&rt, test_plugins::CHAOS);
+    let (port, counts) = keep_alive_server(false);
+    let b = granted("kept", port);
+    let url = format!("/fetch?url=http://127.0.0.1:{port}/");
+    for _ in 0..3 {
+        assert_eq!(reply_text(&rt, &chaos, &b, &url), Ok("200 hello".into()));
+    }
+    // Three fresh instances, one connection.
+    assert_eq!(*counts.lock().unwrap(), (1, 3));
+
+    // Another binding (another connector) never shares it.
+    let other = granted("other", port);
+    assert_eq!(
+        reply_text(&rt, &chaos, &other, &url),
+        Ok("200 hello".into())
+    );
+    assert_eq!(*counts.lock().unwrap(), (2, 4));
+}
+
+#[test]
+fn a_kept_connection_the_server_dropped_is_replaced_without_losing_the_call() {
+    let rt = runtime();
+    let chaos = load(&rt, test_plugins::CHAOS);
+    let (port, counts) = keep_alive_server(true);
+    let b = granted("dropped", port);
+    let url = format!("/fetch?url=http://127.0.0.1:{port}/");
+    for _ in 0..3 {
+        assert_eq!(reply_text(&rt, &chaos, &b, &url), Ok("200 hello".into()));
+    }
+    // Each call found its kept connection closed and took a new one.
+    assert_eq!(*counts.lock().unwrap(), (3, 3));
+}

@@ -29,6 +29,10 @@ pub struct Grants {
     /// Time limit of one call, ms (runtime default when absent).
     #[serde(default)]
     pub timeout_ms: Option<u32>,
+    /// Deliveries through the connector at once (the dispatcher's default
+    /// when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub in_flight: Option<u32>,
 }
 
 /// The desired state of a connector, as handed to [`Store::put_connector`].

@@ -119,7 +119,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use rusqlite::Connection;
 
 pub use connectors::{Connector, ConnectorSpec, Grants};
-pub use deliveries::DeliveryRecord;
+pub use deliveries::{DeliveryFinish, DeliveryRecord};
 pub use error::StoreError;
 pub use ingest::{AppendReceipt, NewTouchpoint, Pending};
 pub use lead_outputs::{HANDOFF_STATUSES, HandoffRow, MergeRow, TransitionRow};

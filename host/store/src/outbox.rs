@@ -4,7 +4,7 @@
 //! The engine only enqueues, idempotently by key ([`Store::commit_lead_batch`]); only the
 //! dispatcher changes an item, so a replayed enqueue never resends or resets an item.
 
-use rusqlite::{OptionalExtension, Row, Transaction};
+use rusqlite::{OptionalExtension, Row, Transaction, TransactionBehavior};
 use serde::Serialize;
 
 use crate::{Store, StoreError, json_text, sql_limit};
@@ -83,6 +83,17 @@ pub enum OutboxOutcome {
     },
 }
 
+impl OutboxOutcome {
+    /// The status, `next_at` and `last_error` columns it writes.
+    fn into_columns(self) -> (&'static str, Option<i64>, Option<String>) {
+        match self {
+            OutboxOutcome::Sent => ("sent", None, None),
+            OutboxOutcome::Retry { next_at, error } => ("pending", Some(next_at), Some(error)),
+            OutboxOutcome::Dead { error } => ("dead", None, Some(error)),
+        }
+    }
+}
+
 /// How many outbox items of a tenant are in each status.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct OutboxCounts {
@@ -96,12 +107,12 @@ pub struct OutboxCounts {
 
 impl Store {
     /// Up to `limit` pending items of every tenant that are due at `now`, the longest due
-    /// first.
+    /// first (then in the order they were enqueued: the index's order, no sort).
     pub fn outbox_due(&self, now: i64, limit: usize) -> Result<Vec<OutboxItem>, StoreError> {
         let conn = self.reader();
         let mut statement = conn.prepare_cached(&format!(
             "SELECT {COLUMNS} FROM outbox WHERE status = 'pending' AND next_at <= ?1 \
-             ORDER BY next_at, tenant_id, key LIMIT ?2"
+             ORDER BY next_at, rowid LIMIT ?2"
         ))?;
         let items = statement
             .query_map((now, sql_limit(limit)), item_from_row)?
@@ -120,11 +131,7 @@ impl Store {
         outcome: OutboxOutcome,
         now: i64,
     ) -> Result<OutboxItem, StoreError> {
-        let (status, next_at, error) = match outcome {
-            OutboxOutcome::Sent => ("sent", None, None),
-            OutboxOutcome::Retry { next_at, error } => ("pending", Some(next_at), Some(error)),
-            OutboxOutcome::Dead { error } => ("dead", None, Some(error)),
-        };
+        let (status, next_at, error) = outcome.into_columns();
         let conn = self.leads();
         let item = conn
             .prepare_cached(&format!(
@@ -139,6 +146,35 @@ impl Store {
             Some(item) => Ok(item),
             None => Err(not_in_status(&conn, tenant_id, key, "pending")),
         }
+    }
+
+    /// Records the outcomes of many attempts (`(key, outcome)`) in one
+    /// transaction, as [`Store::outbox_record`] does each; returns how many
+    /// were recorded. An item that is no longer pending (a redrive raced it,
+    /// or it was recorded already) is left as it is and not counted.
+    pub fn outbox_record_all(
+        &self,
+        tenant_id: i64,
+        outcomes: Vec<(String, OutboxOutcome)>,
+        now: i64,
+    ) -> Result<usize, StoreError> {
+        let mut conn = self.leads();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut recorded = 0;
+        {
+            let mut statement = tx.prepare_cached(
+                "UPDATE outbox SET status = ?3, attempts = attempts + 1, \
+                 next_at = COALESCE(?4, next_at), last_error = COALESCE(?5, last_error), \
+                 updated_at = ?6 \
+                 WHERE tenant_id = ?1 AND key = ?2 AND status = 'pending'",
+            )?;
+            for (key, outcome) in outcomes {
+                let (status, next_at, error) = outcome.into_columns();
+                recorded += statement.execute((tenant_id, key, status, next_at, error, now))?;
+            }
+        }
+        tx.commit()?;
+        Ok(recorded)
     }
 
     /// Puts the dead item `key` back in the queue: pending, due at `now`; its attempts and

@@ -725,11 +725,11 @@ fn outbox_lifecycle_due_retry_dead_redrive_sent() {
     assert_eq!(
         due,
         vec![
-            (a, "k-0".to_string()),
             (a, "k-1".to_string()),
-            (b, "k-1".to_string())
+            (b, "k-1".to_string()),
+            (a, "k-0".to_string())
         ],
-        "by next_at, then tenant and key; k-late is not due"
+        "by next_at, then as enqueued; k-late is not due"
     );
     assert_eq!(store.outbox_due(200, 2).unwrap().len(), 2);
     assert_eq!(store.outbox_due(99, 10).unwrap(), vec![]);
@@ -957,9 +957,11 @@ fn report_and_dispatcher_scans_use_their_indexes() {
     };
     let due = plan(
         "SELECT key FROM outbox WHERE status = 'pending' AND next_at <= 5 \
-         ORDER BY next_at, tenant_id, key LIMIT 10",
+         ORDER BY next_at, rowid LIMIT 10",
     );
+    // In the index's order: a backlog of due items is never sorted.
     assert!(due.contains("outbox_due"), "{due}");
+    assert!(!due.contains("TEMP B-TREE"), "{due}");
     let between = plan(
         "SELECT seq FROM lead_transitions WHERE tenant_id = 1 AND at >= 0 AND at < 9 \
          ORDER BY at, person_id, seq",
@@ -967,4 +969,72 @@ fn report_and_dispatcher_scans_use_their_indexes() {
     assert!(between.contains("lead_transitions_by_time"), "{between}");
     let log = plan("SELECT id FROM touchpoints WHERE id > 5 ORDER BY id LIMIT 10");
     assert!(log.contains("INTEGER PRIMARY KEY"), "{log}");
+}
+
+#[test]
+fn outcomes_of_many_attempts_are_recorded_together_and_only_on_pending_items() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let (acme, _) = store.create_tenant("acme").unwrap();
+    let a = acme.id;
+    store
+        .commit_lead_batch(&LeadBatch {
+            progress: progress(1, 0),
+            outbox: (0..4)
+                .map(|i| outbox_item(a, &format!("k-{i}"), 100))
+                .collect(),
+            ..LeadBatch::default()
+        })
+        .unwrap();
+    store
+        .outbox_record(a, "k-3", OutboxOutcome::Dead { error: "no".into() }, 150)
+        .unwrap();
+    let recorded = store
+        .outbox_record_all(
+            a,
+            vec![
+                ("k-0".into(), OutboxOutcome::Sent),
+                (
+                    "k-1".into(),
+                    OutboxOutcome::Retry {
+                        next_at: 900,
+                        error: "busy".into(),
+                    },
+                ),
+                (
+                    "k-2".into(),
+                    OutboxOutcome::Dead {
+                        error: "gone".into(),
+                    },
+                ),
+                // Dead already: left as it is, not counted.
+                ("k-3".into(), OutboxOutcome::Sent),
+                ("k-unknown".into(), OutboxOutcome::Sent),
+            ],
+            200,
+        )
+        .unwrap();
+    assert_eq!(recorded, 3);
+    let item = |key: &str| store.outbox_item(a, key).unwrap().unwrap();
+    assert_eq!(
+        (item("k-0").status.as_str(), item("k-0").attempts),
+        ("sent", 1)
+    );
+    let retried = item("k-1");
+    assert_eq!(
+        (
+            retried.status.as_str(),
+            retried.next_at,
+            retried.last_error.as_deref()
+        ),
+        ("pending", 900, Some("busy"))
+    );
+    assert_eq!(item("k-2").status, "dead");
+    assert_eq!(
+        (
+            item("k-3").status.as_str(),
+            item("k-3").last_error.as_deref()
+        ),
+        ("dead", Some("no"))
+    );
 }

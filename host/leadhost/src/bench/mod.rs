@@ -2,6 +2,7 @@
 //! Build with `--release` for meaningful numbers.
 
 mod connectors;
+mod dispatch;
 mod leads;
 mod nurture;
 mod pipeline;
@@ -99,6 +100,20 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 1_000_000)]
         leads: usize,
     },
+    /// Nurturing messages handed to a connector and through it to a local
+    /// SendGrid stand-in by the server's outbox dispatcher: messages/s, each
+    /// checked to arrive exactly once.
+    Dispatch {
+        /// Messages to send.
+        #[arg(long, default_value_t = 100_000)]
+        messages: usize,
+        /// Grant the connector its state (it then remembers each delivery too).
+        #[arg(long)]
+        state: bool,
+        /// The connector's `in_flight` grant: messages sent through it at once.
+        #[arg(long, default_value_t = 64)]
+        in_flight: u32,
+    },
     /// The lead engine durable end to end: touchpoints committed through the
     /// ingest writer, folded into leads by the lead worker, outputs committed.
     Pipeline {
@@ -154,6 +169,11 @@ pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Nurture { leads } => {
             tokio::task::spawn_blocking(move || nurture::run(leads)).await?
         }
+        BenchCommand::Dispatch {
+            messages,
+            state,
+            in_flight,
+        } => dispatch::run(messages, state, in_flight).await,
         BenchCommand::Pipeline {
             people,
             touchpoints,

@@ -32,10 +32,11 @@ use leadhost_store::{OutboxItem, OutboxOutcome};
 use serde_json::{Value, json};
 
 use super::handoff::{self, Alerts, EmailAlerts, HandoffSettings, Retry};
-use crate::server::App;
+use crate::server::outbound::{DeliverError, Job, Logged};
+use crate::server::{App, Bound};
 
-/// Items taken per pass.
-const BATCH: usize = 100;
+/// Items taken per pass; a full pass is followed by the next at once.
+const BATCH: usize = 1000;
 /// How often the loop looks for due items.
 const TICK: Duration = Duration::from_millis(200);
 /// How long one POST may take, answer included.
@@ -52,12 +53,16 @@ pub(crate) fn spawn(app: Arc<App>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut ticker = tokio::time::interval(TICK);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut full = false;
         loop {
-            ticker.tick().await;
+            if !full {
+                ticker.tick().await;
+            }
+            full = false;
             let app = Arc::clone(&app);
             let pass = tokio::spawn(async move { dispatch_once(&app, now_ms()).await });
             match pass.await {
-                Ok(Ok(_)) => {}
+                Ok(Ok(recorded)) => full = recorded >= BATCH,
                 Ok(Err(error)) => tracing::error!("outbox dispatch pass failed: {error:#}"),
                 Err(error) => tracing::error!("outbox dispatch pass panicked: {error}"),
             }
@@ -67,8 +72,9 @@ pub(crate) fn spawn(app: Arc<App>) -> tokio::task::JoinHandle<()> {
 
 /// Makes one attempt at every item due at `now` (up to [`BATCH`]) and
 /// records what came of each; returns how many were recorded. Tenants are
-/// served concurrently, each tenant's items in order.
-pub(crate) async fn dispatch_once(app: &App, now: i64) -> anyhow::Result<usize> {
+/// served concurrently; each tenant's hand-offs and alerts in order, its
+/// nurturing messages several at once.
+pub(crate) async fn dispatch_once(app: &Arc<App>, now: i64) -> anyhow::Result<usize> {
     let due = app
         .store
         .outbox_due(now, BATCH)
@@ -165,21 +171,24 @@ impl Call {
     }
 }
 
-/// The tenant's due items, one after the other.
+/// The tenant's due items: hand-offs and alerts one after the other, in
+/// order; nurturing messages, which are independent, several at once.
 async fn dispatch_tenant(
-    app: &App,
+    app: &Arc<App>,
     client: &reqwest::Client,
     tenant: Tenant,
     items: Vec<OutboxItem>,
     now: i64,
 ) -> usize {
     let settings = settings(app, &tenant);
+    let (messages, calls): (Vec<OutboxItem>, Vec<OutboxItem>) =
+        items.into_iter().partition(|item| item.kind == "nurture");
     // Origins that did not answer in this pass: the tenant's other items for
     // them wait for the next try instead of each waiting out the timeout.
     let mut unreachable = HashMap::new();
     let mut recorded = 0;
-    for item in items {
-        let attempt = u32::try_from(item.attempts.saturating_add(1)).unwrap_or(u32::MAX);
+    for item in calls {
+        let attempt = attempt_of(&item);
         let (call, retry) = match &settings {
             Ok(settings) => (
                 send(app, client, &tenant, settings, &item, &mut unreachable).await,
@@ -197,7 +206,91 @@ async fn dispatch_tenant(
             ),
         }
     }
+    if !messages.is_empty() {
+        // Nurturing needs none of the hand-off settings but their retry policy.
+        let retry = settings.map(|s| s.retry).unwrap_or_default();
+        recorded += nurture_all(app, Arc::new(tenant), messages, retry, now).await;
+    }
     recorded
+}
+
+/// The attempt an item's next call is.
+fn attempt_of(item: &OutboxItem) -> u32 {
+    u32::try_from(item.attempts.saturating_add(1)).unwrap_or(u32::MAX)
+}
+
+/// Hands `items` (nurturing messages) to their connectors, several at once
+/// (see [`App::deliver_many`]), and records the outcomes as they come in, a
+/// group per transaction. A message without an answer stays pending and is
+/// tried again: the delivery log keeps it from going out twice.
+async fn nurture_all(
+    app: &Arc<App>,
+    tenant: Arc<Tenant>,
+    items: Vec<OutboxItem>,
+    retry: Retry,
+    now: i64,
+) -> usize {
+    let mut connectors = HashMap::new();
+    let mut refused = Vec::new();
+    let (mut jobs, mut sending) = (Vec::new(), Vec::new());
+    for item in items {
+        match job_of(app, &tenant, &item, &mut connectors) {
+            Ok(job) => {
+                sending.push((item, job.bound.connector.name.clone()));
+                jobs.push(job);
+            }
+            Err(call) => refused.push((item, call)),
+        }
+    }
+    let mut recorded = record_all(app, &tenant, refused, &retry, now);
+    app.deliver_many(jobs, |group| {
+        let calls = group
+            .into_iter()
+            .map(|(i, result)| {
+                let (item, connector) = &sending[i];
+                (
+                    item.clone(),
+                    call_of(connector, result, "nurturing message"),
+                )
+            })
+            .collect();
+        recorded += record_all(app, &tenant, calls, &retry, now);
+    })
+    .await;
+    recorded
+}
+
+/// Decides and records what each call came to, in one transaction; returns
+/// how many were recorded.
+fn record_all(
+    app: &App,
+    tenant: &Tenant,
+    calls: Vec<(OutboxItem, Call)>,
+    retry: &Retry,
+    now: i64,
+) -> usize {
+    if calls.is_empty() {
+        return 0;
+    }
+    let outcomes = calls
+        .into_iter()
+        .map(|(item, call)| {
+            let attempt = attempt_of(&item);
+            let outcome = decide(call, attempt, retry, now);
+            log(tenant, &item, attempt, &outcome);
+            (item.key, outcome)
+        })
+        .collect();
+    match app.store.outbox_record_all(tenant.id, outcomes, now) {
+        Ok(recorded) => recorded,
+        Err(error) => {
+            tracing::error!(
+                tenant = %tenant.name,
+                "could not record the outcomes of nurturing messages (they stay pending): {error}"
+            );
+            0
+        }
+    }
 }
 
 /// The tenant's latest `handoff` setting; none is the empty one.
@@ -286,7 +379,6 @@ async fn send(
             };
             alert(app, client, tenant, settings, alerts, item, unreachable).await
         }
-        "nurture" => nurture(app, tenant, item).await,
         other => Call::Dead(format!("unknown outbox kind {other:?}")),
     }
 }
@@ -399,35 +491,35 @@ async fn email_alert(app: &App, tenant: &Tenant, email: &EmailAlerts, message: M
     deliver(app, &bound, message, "alert email").await
 }
 
-/// A nurturing message through the connector its channel names.
-async fn nurture(app: &App, tenant: &Tenant, item: &OutboxItem) -> Call {
+/// The delivery a nurturing item asks for: its message through the
+/// connector its channel names (looked up once per pass in `connectors`),
+/// or the call saying why it cannot be made.
+fn job_of(
+    app: &App,
+    tenant: &Tenant,
+    item: &OutboxItem,
+    connectors: &mut HashMap<String, Result<Arc<Bound>, Call>>,
+) -> Result<Job, Call> {
     let payload: Value = serde_json::from_str(&item.payload).unwrap_or(Value::Null);
     let Some(name) = payload["connector"].as_str().filter(|n| !n.is_empty()) else {
-        return Call::Dead(format!(
+        return Err(Call::Dead(format!(
             "no connector delivers on {} for tenant {} (channels in its nurture settings)",
             payload["channel"].as_str().unwrap_or("this channel"),
             tenant.name
-        ));
+        )));
     };
-    let message: Message = match serde_json::from_value(payload["message"].clone()) {
-        Ok(m) => m,
-        Err(e) => return Call::Dead(format!("the stored message does not read back: {e}")),
-    };
-    let bound = match deliverer(app, tenant, name, "nurture channels") {
-        Ok(bound) => bound,
-        Err(call) => return call,
-    };
-    deliver(app, &bound, message, "nurturing message").await
+    let message: Message = serde_json::from_value(payload["message"].clone())
+        .map_err(|e| Call::Dead(format!("the stored message does not read back: {e}")))?;
+    let bound = connectors
+        .entry(name.to_string())
+        .or_insert_with(|| deliverer(app, tenant, name, "nurture channels"))
+        .clone()?;
+    Ok(Job { bound, message })
 }
 
 /// The tenant's enabled connector `name` that can deliver, or the dead (or
 /// retried) call saying why not; `setting` names where it was configured.
-fn deliverer(
-    app: &App,
-    tenant: &Tenant,
-    name: &str,
-    setting: &str,
-) -> Result<std::sync::Arc<crate::server::Bound>, Call> {
+fn deliverer(app: &App, tenant: &Tenant, name: &str, setting: &str) -> Result<Arc<Bound>, Call> {
     let bound = match app.bound(tenant.id, &tenant.name, name) {
         Ok(Some(bound)) => bound,
         Ok(None) => {
@@ -455,10 +547,16 @@ fn deliverer(
 
 /// Hands `message` to the connector's `deliver` through the delivery log,
 /// so however often it is retried it goes out once.
-async fn deliver(app: &App, bound: &crate::server::Bound, message: Message, what: &str) -> Call {
-    let name = &bound.connector.name;
+async fn deliver(app: &App, bound: &Bound, message: Message, what: &str) -> Call {
     // Rejected before is tried again: only a redrive brings a rejected one back.
-    match app.deliver_logged(bound, message, true).await {
+    let result = app.deliver_logged(bound, message, true).await;
+    call_of(&bound.connector.name, result, what)
+}
+
+/// What a delivery through the log came to, as a call; `what` names the
+/// message in errors.
+fn call_of(name: &str, result: Result<Logged, DeliverError>, what: &str) -> Call {
+    match result {
         Ok(logged) => {
             let detail = logged.record.detail.unwrap_or_default();
             match logged.record.status.as_str() {

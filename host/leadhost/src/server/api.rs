@@ -325,6 +325,11 @@ fn problems(m: &Manifest, req: &ConnectorRequest) -> Vec<String> {
     {
         out.push(format!("memory_mib must be 1 to 256 (got {mib})"));
     }
+    if let Some(n) = req.grants.in_flight
+        && !(1..=256).contains(&n)
+    {
+        out.push(format!("in_flight must be 1 to 256 (got {n})"));
+    }
     if let Some(ms) = req.grants.timeout_ms
         && !(10..=60_000).contains(&ms)
     {

@@ -4,7 +4,7 @@
 mod api;
 mod ingest;
 mod leads_api;
-mod outbound;
+pub(crate) mod outbound;
 
 use std::collections::HashMap;
 use std::path::PathBuf;

@@ -55,22 +55,6 @@ fn connector(app: &App, caller: &Caller, tenant: &str, name: &str) -> Result<Arc
     Ok(bound)
 }
 
-/// Removes a key from the in-flight set when the attempt ends, however it ends.
-struct InFlight<'a> {
-    app: &'a App,
-    key: (i64, String),
-}
-
-impl Drop for InFlight<'_> {
-    fn drop(&mut self) {
-        self.app
-            .in_flight
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&self.key);
-    }
-}
-
 fn answer(record: DeliveryRecord, duplicate: bool) -> Json<Value> {
     Json(json!({"delivery": record, "duplicate": duplicate}))
 }
@@ -161,9 +145,138 @@ impl std::fmt::Display for ApiError {
     }
 }
 
-// A method rather than a function of this module so that the lead
-// dispatcher, outside `server`, can reach it.
+/// One message for [`App::deliver_many`].
+pub(crate) struct Job {
+    /// The connector to send through.
+    pub(crate) bound: Arc<Bound>,
+    /// What to send.
+    pub(crate) message: Message,
+}
+
+/// Deliveries through one connector at once when its grants do not say.
+pub(crate) const DEFAULT_IN_FLIGHT: u32 = 16;
+
+/// Keys claimed in [`App::in_flight`], released however the attempt ends.
+struct Claims<'a> {
+    app: &'a App,
+    keys: Vec<(i64, String)>,
+}
+
+impl Claims<'_> {
+    /// Claims `key` on `connector_id`; false when another attempt has it.
+    fn claim(&mut self, connector_id: i64, key: &str) -> bool {
+        let claimed = self
+            .app
+            .in_flight
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert((connector_id, key.to_string()));
+        if claimed {
+            self.keys.push((connector_id, key.to_string()));
+        }
+        claimed
+    }
+}
+
+impl Drop for Claims<'_> {
+    fn drop(&mut self) {
+        let mut in_flight = self.app.in_flight.lock().unwrap_or_else(|p| p.into_inner());
+        for key in &self.keys {
+            in_flight.remove(key);
+        }
+    }
+}
+
+/// The log columns (status, provider id, detail) of what a plugin call came to.
+fn log_columns(
+    outcome: &Result<DeliveryOutcome, InvokeError>,
+) -> (&'static str, Option<String>, Option<String>) {
+    match outcome {
+        Ok(DeliveryOutcome::Accepted { provider_id }) => {
+            ("accepted", Some(provider_id.clone()), None)
+        }
+        Ok(DeliveryOutcome::RetryAfter { seconds }) => {
+            ("retry-after", None, Some(seconds.to_string()))
+        }
+        Ok(DeliveryOutcome::Rejected { reason, message }) => {
+            let reason = serde_json::to_value(reason).unwrap_or_default();
+            let detail = format!("{}: {message}", reason.as_str().unwrap_or("other"));
+            ("rejected", None, Some(detail))
+        }
+        Err(e) => ("failed", None, Some(e.to_string())),
+    }
+}
+
+/// What an attempt comes to once its outcome is in the log.
+fn logged(
+    outcome: Result<DeliveryOutcome, InvokeError>,
+    record: DeliveryRecord,
+) -> Result<Logged, DeliverError> {
+    match outcome {
+        Err(e) => Err(DeliverError::Invoke(e)),
+        Ok(_) => Ok(Logged {
+            record,
+            duplicate: false,
+        }),
+    }
+}
+
+// Methods rather than functions of this module so that the lead
+// dispatcher, outside `server`, can reach them.
 impl App {
+    /// Checks `message` for `bound` and claims its key in `claims`. `Ok(Some)`
+    /// is the answer from the log (accepted before, or rejected unless
+    /// `retry_rejected`): the plugin is not to be called. `Ok(None)`: send it.
+    fn prepare(
+        &self,
+        bound: &Bound,
+        message: &Message,
+        retry_rejected: bool,
+        claims: &mut Claims<'_>,
+    ) -> Result<Option<Logged>, DeliverError> {
+        if !bound.plugin.manifest().operations.deliver {
+            return Err(DeliverError::Unsupported(bound.connector.plugin.clone()));
+        }
+        message.validate()?;
+        let key = &message.idempotency_key;
+        // One attempt per key at a time, in this process.
+        if !claims.claim(bound.connector.id, key) {
+            return Err(DeliverError::InProgress(key.clone()));
+        }
+        Ok(self
+            .store
+            .delivery(bound.connector.id, key)?
+            .filter(|r| r.status == "accepted" || (r.status == "rejected" && !retry_rejected))
+            .map(|record| Logged {
+                record,
+                duplicate: true,
+            }))
+    }
+
+    /// Calls the plugin's `deliver` on a blocking thread, within the
+    /// server's instance slots.
+    async fn call_deliver(
+        &self,
+        bound: &Bound,
+        message: Message,
+    ) -> Result<Result<DeliveryOutcome, InvokeError>, DeliverError> {
+        let permit = Arc::clone(&self.slots)
+            .acquire_owned()
+            .await
+            .map_err(|_| DeliverError::Stopping)?;
+        let (runtime, plugin, binding) = (
+            Arc::clone(&self.runtime),
+            Arc::clone(&bound.plugin),
+            Arc::clone(&bound.binding),
+        );
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            runtime.deliver(&plugin, &binding, &message)
+        })
+        .await
+        .map_err(|e| DeliverError::Host(e.to_string()))
+    }
+
     /// Delivers `message` through `bound` at most once per idempotency key:
     /// one attempt per key at a time in this process, and a key the log has
     /// as accepted (or, unless `retry_rejected`, rejected) is answered from
@@ -174,103 +287,162 @@ impl App {
         message: Message,
         retry_rejected: bool,
     ) -> Result<Logged, DeliverError> {
-        if !bound.plugin.manifest().operations.deliver {
-            return Err(DeliverError::Unsupported(bound.connector.plugin.clone()));
+        let mut claims = Claims {
+            app: self,
+            keys: Vec::new(),
+        };
+        if let Some(answer) = self.prepare(bound, &message, retry_rejected, &mut claims)? {
+            return Ok(answer);
         }
-        message.validate()?;
         let connector_id = bound.connector.id;
         let key = message.idempotency_key.clone();
-
-        // One attempt per key at a time, in this process.
-        let claimed = self
-            .in_flight
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert((connector_id, key.clone()));
-        if !claimed {
-            return Err(DeliverError::InProgress(key));
-        }
-        let _guard = InFlight {
-            app: self,
-            key: (connector_id, key.clone()),
-        };
-
-        // Accepted (or rejected) before: answer from the log, do not call again.
-        if let Some(record) = self.store.delivery(connector_id, &key)?
-            && (record.status == "accepted" || (record.status == "rejected" && !retry_rejected))
-        {
-            return Ok(Logged {
-                record,
-                duplicate: true,
-            });
-        }
-
         let message_json =
             serde_json::to_string(&message).map_err(|e| DeliverError::Host(e.to_string()))?;
         self.store
             .begin_delivery(connector_id, &key, &message_json, now_ms())?;
-        let permit = Arc::clone(&self.slots)
-            .acquire_owned()
-            .await
-            .map_err(|_| DeliverError::Stopping)?;
-        let (runtime, plugin, binding) = (
-            Arc::clone(&self.runtime),
-            Arc::clone(&bound.plugin),
-            Arc::clone(&bound.binding),
-        );
-        let outcome = tokio::task::spawn_blocking(move || {
-            let _permit = permit;
-            runtime.deliver(&plugin, &binding, &message)
-        })
-        .await
-        .map_err(|e| DeliverError::Host(e.to_string()))?;
+        let outcome = self.call_deliver(bound, message).await?;
+        let (status, provider_id, detail) = log_columns(&outcome);
+        let record = self.store.finish_delivery(
+            connector_id,
+            &key,
+            status,
+            provider_id.as_deref(),
+            detail.as_deref(),
+            now_ms(),
+        )?;
+        logged(outcome, record)
+    }
 
-        let now = now_ms();
-        let record = match outcome {
-            Ok(DeliveryOutcome::Accepted { provider_id }) => self.store.finish_delivery(
-                connector_id,
-                &key,
-                "accepted",
-                Some(&provider_id),
-                None,
-                now,
-            )?,
-            Ok(DeliveryOutcome::RetryAfter { seconds }) => self.store.finish_delivery(
-                connector_id,
-                &key,
-                "retry-after",
-                None,
-                Some(&seconds.to_string()),
-                now,
-            )?,
-            Ok(DeliveryOutcome::Rejected { reason, message }) => {
-                let reason = serde_json::to_value(reason).unwrap_or_default();
-                let detail = format!("{}: {message}", reason.as_str().unwrap_or("other"));
-                self.store.finish_delivery(
-                    connector_id,
-                    &key,
-                    "rejected",
-                    None,
-                    Some(&detail),
-                    now,
-                )?
-            }
-            Err(e) => {
-                self.store.finish_delivery(
-                    connector_id,
-                    &key,
-                    "failed",
-                    None,
-                    Some(&e.to_string()),
-                    now,
-                )?;
-                return Err(DeliverError::Invoke(e));
-            }
+    /// Delivers `jobs` as [`App::deliver_logged`] does each (a rejected key
+    /// is tried again), several at once: each connector at most its
+    /// `in_flight` grant ([`DEFAULT_IN_FLIGHT`]), all within the server's
+    /// instance slots. The log's writes are grouped: one transaction marks
+    /// every message as being sent, and outcomes are committed in groups as
+    /// they come in (what has finished while the last group was being
+    /// committed). `done` gets each group — `(index in jobs, result)` —
+    /// once it is committed; a job whose task failed gets no answer.
+    ///
+    /// A crash can thus lose the answers of the calls in flight and of the
+    /// group being committed: those messages are sent again, under their
+    /// idempotency keys.
+    pub(crate) async fn deliver_many(
+        self: &Arc<Self>,
+        jobs: Vec<Job>,
+        mut done: impl FnMut(Vec<(usize, Result<Logged, DeliverError>)>),
+    ) {
+        let mut claims = Claims {
+            app: self,
+            keys: Vec::new(),
         };
-        Ok(Logged {
-            record,
-            duplicate: false,
-        })
+        let mut answered = Vec::new();
+        let mut to_send = Vec::new();
+        for (i, job) in jobs.into_iter().enumerate() {
+            match self.prepare(&job.bound, &job.message, true, &mut claims) {
+                Ok(Some(answer)) => answered.push((i, Ok(answer))),
+                Err(error) => answered.push((i, Err(error))),
+                Ok(None) => match serde_json::to_string(&job.message) {
+                    Ok(json) => to_send.push((i, job, json)),
+                    Err(e) => answered.push((i, Err(DeliverError::Host(e.to_string())))),
+                },
+            }
+        }
+        if !answered.is_empty() {
+            done(answered);
+        }
+        if to_send.is_empty() {
+            return;
+        }
+        let rows: Vec<(i64, &str, &str)> = to_send
+            .iter()
+            .map(|(_, job, json)| {
+                let key = job.message.idempotency_key.as_str();
+                (job.bound.connector.id, key, json.as_str())
+            })
+            .collect();
+        if let Err(error) = self.store.begin_deliveries(&rows, now_ms()) {
+            let error = format!("the delivery log: {error}");
+            done(
+                to_send
+                    .into_iter()
+                    .map(|(i, _, _)| (i, Err(DeliverError::Host(error.clone()))))
+                    .collect(),
+            );
+            return;
+        }
+
+        let mut per_connector: std::collections::HashMap<i64, Arc<tokio::sync::Semaphore>> =
+            std::collections::HashMap::new();
+        let mut running = tokio::task::JoinSet::new();
+        for (i, job, _) in to_send {
+            let limit = job
+                .bound
+                .connector
+                .grants
+                .in_flight
+                .unwrap_or(DEFAULT_IN_FLIGHT);
+            let gate = Arc::clone(
+                per_connector
+                    .entry(job.bound.connector.id)
+                    .or_insert_with(|| {
+                        Arc::new(tokio::sync::Semaphore::new(limit.max(1) as usize))
+                    }),
+            );
+            let app = Arc::clone(self);
+            running.spawn(async move {
+                let Job { bound, message } = job;
+                let key = message.idempotency_key.clone();
+                let outcome = match gate.acquire_owned().await {
+                    Ok(_permit) => app.call_deliver(&bound, message).await,
+                    Err(_) => Err(DeliverError::Stopping),
+                };
+                (i, bound.connector.id, key, outcome)
+            });
+        }
+        while let Some(first) = running.join_next().await {
+            // What else has finished by now shares the commit.
+            let mut group = vec![first];
+            while let Some(more) = running.try_join_next() {
+                group.push(more);
+            }
+            let mut results = Vec::with_capacity(group.len());
+            let mut calls = Vec::with_capacity(group.len());
+            for finished in group {
+                match finished {
+                    Ok((i, _, _, Err(error))) => results.push((i, Err(error))),
+                    Ok((i, connector_id, key, Ok(outcome))) => {
+                        let columns = log_columns(&outcome);
+                        calls.push((i, connector_id, key, outcome, columns));
+                    }
+                    Err(error) => tracing::error!("a delivery task failed: {error}"),
+                }
+            }
+            let finishes: Vec<leadhost_store::DeliveryFinish<'_>> = calls
+                .iter()
+                .map(|(_, connector_id, key, _, (status, provider_id, detail))| {
+                    leadhost_store::DeliveryFinish {
+                        connector_id: *connector_id,
+                        key,
+                        status,
+                        provider_id: provider_id.as_deref(),
+                        detail: detail.as_deref(),
+                    }
+                })
+                .collect();
+            match self.store.finish_deliveries(&finishes, now_ms()) {
+                Ok(records) => {
+                    for ((i, _, _, outcome, _), record) in calls.into_iter().zip(records) {
+                        results.push((i, logged(outcome, record)));
+                    }
+                }
+                Err(error) => {
+                    let error = format!("the delivery log: {error}");
+                    for (i, ..) in calls {
+                        results.push((i, Err(DeliverError::Host(error.clone()))));
+                    }
+                }
+            }
+            done(results);
+        }
     }
 }
 

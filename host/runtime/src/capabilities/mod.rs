@@ -1,6 +1,7 @@
 //! The host's capabilities, one module each. Every module has one way in: an
 //! `add_to_linker` function, and its per-call state lives in [`Invocation`].
 
+pub(crate) mod connections;
 pub mod log;
 pub mod outbound_http;
 pub mod secrets;

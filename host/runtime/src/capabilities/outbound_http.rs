@@ -1,19 +1,20 @@
 //! Outbound `wasi:http`, gated. A request leaves only when its host is covered
 //! by the connector's grants and, after DNS resolution, every address it
 //! resolves to is public — or private networks were granted explicitly. The
-//! connection is then made to the address that was checked. Header values may
+//! connection is then made to the address that was checked, on one of the
+//! binding's kept connections when it has one (see [`super::connections`]). Header values may
 //! carry `{{secret:NAME}}`, which is filled in here, after the plugin let go.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use http::uri::{Authority, Scheme};
+use http::uri::Scheme;
 use leadhost_core::{any_covers, is_private};
 use wasmtime::component::Linker;
 use wasmtime_wasi_http::{Error, RequestOptions, WasiBody, WasiHttpHooks};
 
-use super::Invocation;
+use super::{Invocation, connections};
 use crate::binding::Binding;
 
 /// Connect timeout when the guest sets none.
@@ -181,26 +182,26 @@ impl WasiHttpHooks for OutboundGate {
                     return Err(e);
                 }
             };
-            if !https {
-                // Connect to the very address that was checked; the Host
-                // header still names the original host.
-                let checked: Authority = address
-                    .to_string()
-                    .parse()
-                    .map_err(|_| Error::HttpRequestUriInvalid)?;
-                let mut parts = request.uri().clone().into_parts();
-                parts.authority = Some(checked);
-                *request.uri_mut() =
-                    http::Uri::from_parts(parts).map_err(|_| Error::HttpRequestUriInvalid)?;
-            }
-            // TLS needs the host name for SNI and certificate checks, so an
-            // https request resolves again inside the client; see the README.
-            let (response, io) =
-                wasmtime_wasi_http::default_send_request(request, Some(options)).await?;
-            use http_body_util::BodyExt;
+            let timeouts = connections::Timeouts {
+                connect: options.connect_timeout.unwrap_or(CONNECT_TIMEOUT),
+                first_byte: options.first_byte_timeout.unwrap_or(READ_TIMEOUT),
+                between_bytes: options.between_bytes_timeout.unwrap_or(READ_TIMEOUT),
+            };
+            // Connect to the very address that was checked (https too: the
+            // name is kept for SNI and the certificate), on a kept connection
+            // when there is one.
+            let response = connections::send(
+                &binding.connections,
+                request,
+                https,
+                host,
+                address,
+                timeouts,
+            )
+            .await?;
             Ok((
-                response.map(BodyExt::boxed_unsync),
-                Box::new(io) as Box<dyn Future<Output = Result<(), Error>> + Send>,
+                response,
+                Box::new(async { Ok(()) }) as Box<dyn Future<Output = Result<(), Error>> + Send>,
             ))
         })
     }
