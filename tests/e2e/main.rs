@@ -9,5 +9,6 @@ mod leads;
 mod nurture;
 mod outbound;
 mod python;
+mod reports;
 mod support;
 mod tooling;

@@ -161,19 +161,39 @@ pub async fn call(
     path: &str,
     body: Option<Value>,
 ) -> anyhow::Result<Value> {
+    send(server, method, path, |request| match body {
+        Some(body) => request.json(&body),
+        None => request,
+    })
+    .await
+}
+
+/// POSTs `csv` as `text/csv`; answers as [`call`] does.
+pub async fn post_csv(server: &ServerArgs, path: &str, csv: String) -> anyhow::Result<Value> {
+    send(server, reqwest::Method::POST, path, |request| {
+        request
+            .header(reqwest::header::CONTENT_TYPE, "text/csv")
+            .body(csv)
+    })
+    .await
+}
+
+async fn send(
+    server: &ServerArgs,
+    method: reqwest::Method,
+    path: &str,
+    body: impl FnOnce(reqwest::RequestBuilder) -> reqwest::RequestBuilder,
+) -> anyhow::Result<Value> {
     let key = server
         .key
         .as_deref()
         .context("no key: pass --key or set LEADHOST_ADMIN_KEY (see DATA_DIR/admin.key)")?;
     let url = format!("{}{path}", server.server.trim_end_matches('/'));
-    let mut request = crate::http_client()
+    let request = crate::http_client()
         .build()?
         .request(method, &url)
         .bearer_auth(key);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request
+    let response = body(request)
         .send()
         .await
         .with_context(|| format!("calling {url}: is `leadhost serve` running?"))?;

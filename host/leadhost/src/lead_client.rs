@@ -641,7 +641,7 @@ pub async fn nurture(cmd: NurtureCommand) -> anyhow::Result<()> {
 }
 
 /// Percent-encodes a path or query value.
-fn encode(s: &str) -> String {
+pub(crate) fn encode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {

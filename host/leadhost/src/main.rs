@@ -6,6 +6,7 @@ mod demo;
 mod lead_client;
 mod leads;
 mod population;
+mod report_client;
 mod scaffold;
 mod server;
 mod traffic;
@@ -57,6 +58,11 @@ enum Command {
     /// The outbox of CRM hand-offs and alerts: list, redrive dead calls.
     #[command(subcommand)]
     Outbox(lead_client::OutboxCommand),
+    /// Reports: funnel, channels, cost, attribution, sla, nurture.
+    Report(report_client::ReportArgs),
+    /// Marketing spend for the cost reports: list, add, import CSV, delete.
+    #[command(subcommand)]
+    Spend(report_client::SpendCommand),
     /// Measure ingest throughput end to end and print the figures.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -200,6 +206,12 @@ fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             .map(|()| ExitCode::SUCCESS),
         Command::Outbox(cmd) => runtime()?
             .block_on(lead_client::outbox(cmd))
+            .map(|()| ExitCode::SUCCESS),
+        Command::Report(args) => runtime()?
+            .block_on(report_client::report(args))
+            .map(|()| ExitCode::SUCCESS),
+        Command::Spend(cmd) => runtime()?
+            .block_on(report_client::spend(cmd))
             .map(|()| ExitCode::SUCCESS),
         Command::Bench(cmd) => runtime()?
             .block_on(bench::run(cmd))

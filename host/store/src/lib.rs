@@ -107,6 +107,7 @@ mod lead_settings;
 mod leads;
 mod outbox;
 mod schema;
+mod spend;
 mod state;
 mod tenants;
 mod touchpoints;
@@ -126,6 +127,7 @@ pub use lead_outputs::{HANDOFF_STATUSES, HandoffRow, MergeRow, TransitionRow};
 pub use lead_settings::LeadSetting;
 pub use leads::{CommandRecord, LeadBatch, LeadProgress, LeadSnapshot, LoggedTouchpoint};
 pub use outbox::{NewOutboxItem, OUTBOX_STATUSES, OutboxCounts, OutboxItem, OutboxOutcome};
+pub use spend::{NewSpend, SpendRow};
 pub use tenants::Tenant;
 pub use touchpoints::{StoredTouchpoint, TouchpointPage, TouchpointQuery};
 

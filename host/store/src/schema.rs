@@ -195,6 +195,22 @@ const MIGRATIONS: &[&str] = &[
     -- The dispatcher's scan: pending items by due time.
     CREATE INDEX outbox_due ON outbox(status, next_at);
     "#,
+    // 4: marketing spend, for cost-per-lead and ROI reports.
+    r#"
+    CREATE TABLE spend (
+        id         INTEGER PRIMARY KEY,
+        tenant_id  INTEGER NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+        channel    TEXT,
+        campaign   TEXT,
+        from_at    INTEGER NOT NULL,
+        to_at      INTEGER NOT NULL,
+        amount     REAL    NOT NULL,
+        currency   TEXT    NOT NULL,
+        note       TEXT,
+        created_at INTEGER NOT NULL
+    );
+    CREATE INDEX spend_by_tenant ON spend(tenant_id, from_at);
+    "#,
 ];
 
 /// The schema version this build writes.

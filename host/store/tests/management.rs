@@ -287,7 +287,7 @@ fn schema_version_is_recorded_and_checked() {
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 3);
+    assert_eq!(version, 4);
     let mode: String = conn
         .query_row("PRAGMA journal_mode", [], |r| r.get(0))
         .unwrap();
@@ -308,4 +308,58 @@ fn schema_version_is_recorded_and_checked() {
         Store::open(&dir.path().join("z.db"), zero),
         Err(StoreError::Invalid(_))
     ));
+}
+
+#[test]
+fn spend_is_stored_all_or_nothing_listed_by_period_and_deleted() {
+    use leadhost_store::NewSpend;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("s.db"), StoreOptions::default()).unwrap();
+    let (acme, _) = store.create_tenant("acme").unwrap();
+    let entry = |channel: Option<&str>, from: i64, amount: f64| NewSpend {
+        channel: channel.map(str::to_string),
+        campaign: Some("spring".into()),
+        from,
+        to: from + 10,
+        amount,
+        currency: " eur".into(),
+        note: None,
+    };
+    let ids = store
+        .add_spend(
+            acme.id,
+            &[entry(Some("social"), 50, 400.0), entry(None, 20, 100.0)],
+            7,
+        )
+        .unwrap();
+    assert_eq!(ids.len(), 2);
+    // One bad entry stores none of the batch and is named by position.
+    let err = store
+        .add_spend(
+            acme.id,
+            &[entry(Some("web"), 1, 5.0), entry(Some("web"), 1, f64::NAN)],
+            8,
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("spend 1"), "{err}");
+    let mut backwards = entry(Some("web"), 30, 1.0);
+    backwards.to = 29;
+    assert!(store.add_spend(acme.id, &[backwards], 8).is_err());
+    assert!(matches!(
+        store.add_spend(999, &[entry(None, 1, 1.0)], 8),
+        Err(StoreError::NotFound(_))
+    ));
+
+    let rows = store.spend(acme.id).unwrap();
+    let got: Vec<_> = rows
+        .iter()
+        .map(|r| (r.from, r.channel.as_deref(), r.amount, r.currency.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        [(20, None, 100.0, "EUR"), (50, Some("social"), 400.0, "EUR")]
+    );
+    assert!(store.delete_spend(acme.id, rows[0].id).unwrap());
+    assert!(!store.delete_spend(acme.id, rows[0].id).unwrap());
+    assert_eq!(store.spend(acme.id).unwrap().len(), 1);
 }

@@ -48,6 +48,22 @@ pub(crate) struct Lead {
     /// Care-model enrollments, consents and nurturing engagement.
     #[serde(default)]
     pub(crate) nurturing: Nurturing,
+    /// Its orders (eServices orders and deals won), with or without an
+    /// account, the newest [`MAX_LEAD_ORDERS`]: the revenue reports read.
+    #[serde(default)]
+    pub(crate) orders: Vec<Order>,
+}
+
+/// Orders a lead keeps; older ones go (accounts still count them).
+pub(crate) const MAX_LEAD_ORDERS: usize = 1000;
+
+impl Lead {
+    fn add_order(&mut self, order: Order) {
+        if self.orders.len() >= MAX_LEAD_ORDERS {
+            self.orders.remove(0);
+        }
+        self.orders.push(order);
+    }
 }
 
 impl Lead {
@@ -68,6 +84,7 @@ impl Lead {
             products: BTreeSet::new(),
             account: None,
             nurturing: Nurturing::default(),
+            orders: Vec::new(),
         }
     }
 }
@@ -124,6 +141,23 @@ impl Engine {
     pub fn from_json(json: &[u8]) -> Result<Engine, serde_json::Error> {
         let mut engine: Engine = serde_json::from_slice(json)?;
         engine.rematch_all();
+        // A snapshot from before leads kept their orders: give them what
+        // their accounts kept (the logs after the snapshot add the rest).
+        if engine.leads.iter().all(|l| l.orders.is_empty()) {
+            let kept: Vec<Order> = engine
+                .accounts
+                .iter()
+                .flat_map(|a| a.recent_orders.iter().cloned())
+                .collect();
+            for order in kept {
+                if let Some(lead) = engine.leads.get_mut(index(order.person.0)) {
+                    lead.add_order(order);
+                }
+            }
+            for lead in &mut engine.leads {
+                lead.orders.sort_by_key(|o| o.at);
+            }
+        }
         Ok(engine)
     }
 
@@ -190,6 +224,15 @@ impl Engine {
         let mut signal = Signal::of(touchpoint, at);
         signal.matched = scoring::matching(self.config.rules(), &signal.facts());
         let lead = &mut self.leads[index(person.0)];
+        if touchpoint.kind == TouchpointKind::OrderPlaced {
+            lead.add_order(Order {
+                reference: touchpoint.external_id.clone(),
+                at,
+                amount: touchpoint.properties.amount,
+                currency: touchpoint.properties.currency.clone(),
+                person,
+            });
+        }
         lead.nurturing.observe(touchpoint);
         take_traits(lead, &touchpoint.traits, at);
         if let Some(topic) = product_interest(touchpoint)
@@ -234,14 +277,15 @@ impl Engine {
             } => {
                 let p = self.known(*person)?;
                 self.transition(p, Event::Purchased, now, &mut fx)?;
+                let order = Order {
+                    reference: format!("won:{}", p.0),
+                    at: now,
+                    amount: *amount,
+                    currency: currency.clone(),
+                    person: p,
+                };
+                self.leads[index(p.0)].add_order(order.clone());
                 if let Some(account) = self.account_of_lead(p) {
-                    let order = Order {
-                        reference: format!("won:{}", p.0),
-                        at: now,
-                        amount: *amount,
-                        currency: currency.clone(),
-                        person: p,
-                    };
                     add_order(self.account_mut(account), order);
                 }
             }

@@ -204,9 +204,7 @@ impl QuietHours {
 }
 
 /// Days from 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's
-/// algorithm); for tests that need exact instants.
-#[cfg(test)]
-#[allow(dead_code)]
+/// algorithm).
 pub(crate) fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
     let y = if month <= 2 { year - 1 } else { year };
     let era = y.div_euclid(400);

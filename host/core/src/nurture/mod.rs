@@ -230,7 +230,7 @@ pub mod channel;
 mod config;
 mod json;
 pub(crate) use json::delivery_channel;
-mod local;
+pub(crate) mod local;
 mod model;
 mod plan;
 mod policy;

@@ -70,9 +70,6 @@ pub struct AttributionReport {
     pub by_campaign: Vec<CreditRow>,
     /// Their revenue in other currencies, by currency: not credited.
     pub other_currency_revenue: BTreeMap<String, f64>,
-    /// Orders the engine no longer keeps with their buyer: their revenue is
-    /// missing (see [`super::ChannelsReport::orders_not_kept`]).
-    pub orders_not_kept: u64,
 }
 
 /// What one channel or campaign is credited with.
@@ -349,7 +346,6 @@ pub fn attribution(engine: &Engine, q: &ReportQuery) -> AttributionReport {
         by_channel,
         by_campaign,
         other_currency_revenue: ledger.other_currency_revenue,
-        orders_not_kept: revenue.not_kept,
     }
 }
 

@@ -34,9 +34,6 @@ pub struct ChannelsReport {
     /// Revenue of these leads in other currencies, by currency; not in any
     /// `revenue` above.
     pub other_currency_revenue: BTreeMap<String, f64>,
-    /// Orders of the whole tenant the engine no longer keeps with their
-    /// buyer (beyond each account's latest 50): their revenue is missing.
-    pub orders_not_kept: u64,
 }
 
 /// What one group of leads did. Each count is of leads that reached the
@@ -117,7 +114,6 @@ pub(super) struct Tally<'a> {
     /// Leads that reached each main-path stage.
     pub(super) reached: [u64; 8],
     pub(super) other_currency_revenue: BTreeMap<String, f64>,
-    pub(super) orders_not_kept: u64,
 }
 
 impl<'a> Tally<'a> {
@@ -130,7 +126,6 @@ impl<'a> Tally<'a> {
             campaigns: HashMap::new(),
             reached: [0; 8],
             other_currency_revenue: BTreeMap::new(),
-            orders_not_kept: revenue.not_kept,
         }
     }
 
@@ -253,7 +248,6 @@ pub fn channels(engine: &Engine, q: &ReportQuery) -> ChannelsReport {
                 .collect(),
         ),
         other_currency_revenue: t.other_currency_revenue,
-        orders_not_kept: t.orders_not_kept,
     }
 }
 

@@ -80,9 +80,6 @@ pub struct CostReport {
     pub other_currency_spend: BTreeMap<String, f64>,
     /// Revenue in other currencies, by currency: left out.
     pub other_currency_revenue: BTreeMap<String, f64>,
-    /// Orders the engine no longer keeps with their buyer: their revenue is
-    /// missing (see [`super::ChannelsReport::orders_not_kept`]).
-    pub orders_not_kept: u64,
 }
 
 /// Spend against what the leads of one group did. A cost is spend divided
@@ -246,7 +243,6 @@ pub fn cost(engine: &Engine, q: &ReportQuery, spend: &[Spend]) -> CostReport {
         unassigned_spend: unassigned,
         other_currency_spend: other,
         other_currency_revenue: t.other_currency_revenue,
-        orders_not_kept: t.orders_not_kept,
     }
 }
 

@@ -69,9 +69,9 @@
 //! left out of every ratio. The report currency is the query's, else the
 //! most common currency of the recorded orders, else `EUR`.
 //!
-//! The engine keeps each account's latest 50 orders with their buyer;
-//! revenue of older orders cannot be given to a lead, and
-//! `orders_not_kept` says how many such orders the tenant has.
+//! Every lead keeps its own orders (its newest 1,000), whether or not it
+//! belongs to an account: a deal won by a lead with a free-mail address
+//! counts like any other.
 //!
 //! # Touches
 //!
@@ -109,7 +109,7 @@ pub use cost::{CostReport, CostRow, Spend, StepCost, cost};
 pub use funnel::{Cohort, Conversion, FunnelReport, StageRow, funnel};
 pub use nurture::{CareModelRow, NurtureReport, StepRow, nurture};
 pub use sla::{ReasonCount, SlaReport, sla};
-pub use table::Table;
+pub use table::{Table, tables_csv, tables_text};
 
 use crate::leads::Engine;
 use crate::lifecycle::Stage;
@@ -241,6 +241,69 @@ pub enum ReportError {
     /// A segment that is not `industry:…`, `tier:…` or `country:…`.
     #[error("segment {0:?} must be `industry:<value>`, `tier:<value>` or `country:<value>`")]
     BadSegment(String),
+}
+
+/// A time as a report query writes it: milliseconds since the epoch, a UTC
+/// date `2026-03-01` (its midnight), a month `2026-03` (its first day) or an
+/// RFC 3339 instant `2026-03-01T12:00:00Z` (`±HH:MM` offsets too).
+pub fn parse_time(text: &str) -> Option<Timestamp> {
+    let text = text.trim();
+    if let Ok(ms) = text.parse::<i64>() {
+        return Some(ms);
+    }
+    let number = |s: &str| -> Option<i64> {
+        (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| s.parse().ok())
+            .flatten()
+    };
+    let (date, time) = match text.split_once(['T', 't', ' ']) {
+        Some((d, t)) => (d, Some(t)),
+        None => (text, None),
+    };
+    let mut parts = date.split('-');
+    let year = number(parts.next()?)?;
+    let month = number(parts.next()?)?;
+    let day = match parts.next() {
+        Some(d) => number(d)?,
+        None if time.is_none() => 1,
+        None => return None,
+    };
+    if parts.next().is_some() || !(1..=12).contains(&month) || !(1..=31).contains(&day) {
+        return None;
+    }
+    let days = crate::nurture::local::days_from_civil(year, month, day);
+    let mut ms = days.checked_mul(86_400_000)?;
+    if let Some(time) = time {
+        let (clock, offset_minutes) = if let Some(c) = time.strip_suffix(['Z', 'z']) {
+            (c, 0)
+        } else if let Some(at) = time.rfind(['+', '-']) {
+            let (c, o) = time.split_at(at);
+            let sign = if o.starts_with('-') { -1 } else { 1 };
+            let (h, m) = o[1..].split_once(':')?;
+            (c, sign * (number(h)? * 60 + number(m)?))
+        } else {
+            return None;
+        };
+        let (clock, fraction) = match clock.split_once('.') {
+            Some((c, f)) => (c, f),
+            None => (clock, ""),
+        };
+        let mut hms = clock.split(':');
+        let h = number(hms.next()?)?;
+        let m = number(hms.next()?)?;
+        let s = hms.next().map(number).unwrap_or(Some(0))?;
+        if hms.next().is_some() || h > 23 || m > 59 || s > 60 {
+            return None;
+        }
+        let millis = if fraction.is_empty() {
+            0
+        } else {
+            let digits: String = fraction.chars().take(3).collect();
+            number(&digits)? * 10_i64.pow(3 - digits.len() as u32)
+        };
+        ms += (h * 3600 + m * 60 + s) * 1000 + millis - offset_minutes * 60_000;
+    }
+    Some(ms)
 }
 
 /// Which report.

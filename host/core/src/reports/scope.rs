@@ -320,18 +320,12 @@ impl Path {
     }
 }
 
-/// The orders of every person with an amount, by person, and the report
+/// The orders of every person, as their leads keep them, and the report
 /// currency.
 pub(super) struct Revenue<'a> {
     /// The report currency, upper-case.
     pub(super) currency: String,
-    /// `orders[start[i]..start[i + 1]]` are the orders of person `i + 1`.
-    start: Vec<u32>,
-    /// Every slot is filled; `Option` only so the index can be built in
-    /// place (it costs nothing: a reference's niche).
-    orders: Vec<Option<&'a Order>>,
-    /// Orders the engine no longer keeps with their buyer.
-    pub(super) not_kept: u64,
+    engine: &'a Engine,
 }
 
 /// One lead's revenue.
@@ -345,66 +339,40 @@ pub(super) struct LeadRevenue {
 
 impl<'a> Revenue<'a> {
     pub(super) fn new(engine: &'a Engine, q: &ReportQuery) -> Revenue<'a> {
-        let people = engine.leads.len();
-        let mut start = vec![0u32; people + 1];
-        let mut not_kept = 0u64;
-        let mut currencies: Vec<(&str, u64)> = Vec::new();
-        let kept = |o: &Order| o.amount.is_some() && (o.person.0 as usize).wrapping_sub(1) < people;
-        for account in &engine.accounts {
-            not_kept +=
-                u64::from(account.orders).saturating_sub(account.recent_orders.len() as u64);
-            for o in account.recent_orders.iter().filter(|o| kept(o)) {
-                start[o.person.0 as usize] += 1;
-                if let Some(c) = o.currency.as_deref() {
-                    match currencies
-                        .iter_mut()
-                        .find(|(k, _)| k.eq_ignore_ascii_case(c))
-                    {
+        let currency = match &q.currency {
+            Some(c) => c.trim().to_uppercase(),
+            None => {
+                let mut currencies: Vec<(String, u64)> = Vec::new();
+                let ordered = engine.leads.iter().flat_map(|l| &l.orders);
+                for c in ordered
+                    .filter(|o| o.amount.is_some())
+                    .filter_map(|o| o.currency.as_deref())
+                {
+                    let c = c.trim().to_uppercase();
+                    match currencies.iter_mut().find(|(k, _)| *k == c) {
                         Some((_, n)) => *n += 1,
                         None => currencies.push((c, 1)),
                     }
                 }
+                // The most common; a tie goes to the first in the alphabet.
+                currencies
+                    .into_iter()
+                    .fold(None::<(String, u64)>, |best, (c, n)| match best {
+                        Some((b, m)) if m > n || (m == n && b <= c) => Some((b, m)),
+                        _ => Some((c, n)),
+                    })
+                    .map_or_else(|| DEFAULT_CURRENCY.to_string(), |(c, _)| c)
             }
-        }
-        for i in 1..start.len() {
-            start[i] += start[i - 1];
-        }
-        // A counting sort by person: `next[i]` is where person i + 1's next
-        // order goes.
-        let mut orders: Vec<Option<&Order>> = vec![None; start[people] as usize];
-        let mut next = start.clone();
-        for account in &engine.accounts {
-            for o in account.recent_orders.iter().filter(|o| kept(o)) {
-                let i = (o.person.0 - 1) as usize;
-                orders[next[i] as usize] = Some(o);
-                next[i] += 1;
-            }
-        }
-        let currency = match &q.currency {
-            Some(c) => c.trim().to_uppercase(),
-            None => currencies
-                .iter()
-                .map(|(c, n)| (c.to_uppercase(), *n))
-                .fold(None::<(String, u64)>, |best, (c, n)| match best {
-                    Some((b, m)) if m > n || (m == n && b <= c) => Some((b, m)),
-                    _ => Some((c, n)),
-                })
-                .map_or_else(|| DEFAULT_CURRENCY.to_string(), |(c, _)| c),
         };
-        Revenue {
-            currency,
-            start,
-            orders,
-            not_kept,
-        }
+        Revenue { currency, engine }
     }
 
-    fn of_person(&self, person: PersonId) -> &[Option<&'a Order>] {
+    fn of_person(&self, person: PersonId) -> &'a [Order] {
         let i = (person.0 as usize).wrapping_sub(1);
-        match (self.start.get(i), self.start.get(i.wrapping_add(1))) {
-            (Some(&a), Some(&b)) => &self.orders[a as usize..b as usize],
-            _ => &[],
-        }
+        self.engine
+            .leads
+            .get(i)
+            .map_or(&[], |l| l.orders.as_slice())
     }
 
     /// The revenue of the lead and the people merged into it; amounts in
@@ -412,7 +380,7 @@ impl<'a> Revenue<'a> {
     pub(super) fn of(&self, lead: &Lead, other: &mut BTreeMap<String, f64>) -> LeadRevenue {
         let mut r = LeadRevenue::default();
         for member in &lead.members {
-            for o in self.of_person(*member).iter().flatten() {
+            for o in self.of_person(*member) {
                 let Some(amount) = o.amount else { continue };
                 match o.currency.as_deref() {
                     Some(c) if c.trim().eq_ignore_ascii_case(&self.currency) => {

@@ -14,6 +14,25 @@ pub struct Table {
     pub rows: Vec<Vec<String>>,
 }
 
+/// `tables` as CSV, one after the other: each under a `# title` line, a
+/// blank line between them.
+pub fn tables_csv(tables: &[Table]) -> String {
+    tables
+        .iter()
+        .map(|t| format!("# {}\r\n{}", t.title, t.to_csv()))
+        .collect::<Vec<_>>()
+        .join("\r\n")
+}
+
+/// `tables` for a terminal, one after the other.
+pub fn tables_text(tables: &[Table]) -> String {
+    tables
+        .iter()
+        .map(Table::to_text)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 impl Table {
     /// The table as CSV (RFC 4180: a header line, then one line per row;
     /// cells with a comma, a quote or a line break are quoted). The title

@@ -46,16 +46,16 @@ impl Tally {
 }
 
 /// A population applied to a fresh engine.
-struct Built {
-    engine: Engine,
-    applied: usize,
-    applying: Duration,
+pub(super) struct Built {
+    pub(super) engine: Engine,
+    pub(super) applied: usize,
+    pub(super) applying: Duration,
     generating: Duration,
     tally: Tally,
 }
 
 /// Streams the population into a default engine behind a progress bar.
-fn build(synthetic: &Synthetic, expected: usize) -> Built {
+pub(super) fn build(synthetic: &Synthetic, expected: usize) -> Built {
     let bar = ProgressBar::new(expected as u64);
     bar.set_style(
         ProgressStyle::with_template("  {bar:40} {pos}/{len} touchpoints {per_sec} {msg}")

@@ -6,6 +6,7 @@ mod dispatch;
 mod leads;
 mod nurture;
 mod pipeline;
+mod reports;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -111,8 +112,21 @@ pub enum BenchCommand {
         #[arg(long)]
         state: bool,
         /// The connector's `in_flight` grant: messages sent through it at once.
-        #[arg(long, default_value_t = 64)]
+        #[arg(long, default_value_t = 16)]
         in_flight: u32,
+    },
+    /// Every report over a large tenant (1M leads, 10M touchpoints by
+    /// default): the whole history and one month of one channel.
+    Reports {
+        /// Synthetic people (leads).
+        #[arg(long, default_value_t = 1_000_000)]
+        leads: usize,
+        /// Touchpoints per lead on average.
+        #[arg(long, default_value_t = 10.0)]
+        per_lead: f64,
+        /// The population's seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
     },
     /// The lead engine durable end to end: touchpoints committed through the
     /// ingest writer, folded into leads by the lead worker, outputs committed.
@@ -174,6 +188,11 @@ pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
             state,
             in_flight,
         } => dispatch::run(messages, state, in_flight).await,
+        BenchCommand::Reports {
+            leads,
+            per_lead,
+            seed,
+        } => tokio::task::spawn_blocking(move || reports::run(leads, per_lead, seed)).await?,
         BenchCommand::Pipeline {
             people,
             touchpoints,

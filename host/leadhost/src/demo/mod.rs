@@ -5,6 +5,7 @@
 mod channels;
 mod leads;
 mod nurture;
+mod reports;
 
 use crate::now_ms;
 use std::collections::BTreeMap;
@@ -294,6 +295,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let engine = server.app.leads.read(tenant.id, Clone::clone);
     let seed = args.seed;
     tokio::task::spawn_blocking(move || nurture::simulate(engine, now_ms(), 4, seed)).await??;
+    reports::show(&api, start, start + 31 * day).await?;
     server.stop().await.context("stopping the demo server")?;
     println!("\nDone. Try it yourself: `cargo run -p leadhost -- serve`, then see the README.");
     Ok(())

@@ -5,6 +5,7 @@ mod api;
 mod ingest;
 mod leads_api;
 pub(crate) mod outbound;
+pub(crate) mod reports_api;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -264,6 +265,7 @@ pub fn router(app: Arc<App>) -> axum::Router {
         .merge(api::routes())
         .merge(outbound::routes())
         .merge(leads_api::routes())
+        .merge(reports_api::routes())
         .with_state(app)
 }
 

@@ -116,3 +116,78 @@ pub(super) fn utm(
 pub(super) fn close(a: f64, b: f64) -> bool {
     (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0)
 }
+
+#[test]
+fn times_parse_as_dates_months_instants_and_milliseconds() {
+    use super::parse_time;
+    assert_eq!(parse_time("2025-10-01"), Some(T0));
+    assert_eq!(parse_time("2025-10"), Some(T0));
+    assert_eq!(parse_time(&T0.to_string()), Some(T0));
+    assert_eq!(parse_time("2025-10-02T06:30:00Z"), Some(at(1, 6, 30)));
+    assert_eq!(
+        parse_time("2025-10-02T06:30:00.250Z"),
+        Some(at(1, 6, 30) + 250)
+    );
+    // 08:30 at +02:00 is 06:30 UTC.
+    assert_eq!(parse_time("2025-10-02T08:30:00+02:00"), Some(at(1, 6, 30)));
+    // 2024-02-29 is 580 days before 2025-10-01: the rest of 2024 after it
+    // (366 - 31 - 29 = 306 days, counting 03-01 on) plus 2025 to 10-01 (273).
+    assert_eq!(parse_time("2024-02-29"), Some(T0 - (1 + 306 + 273) * DAY));
+    for bad in [
+        "",
+        "yesterday",
+        "2025-13-01",
+        "2025-10-01T25:00:00Z",
+        "2025-10-01T06:30",
+        "2025/10/01",
+    ] {
+        assert_eq!(parse_time(bad), None, "{bad}");
+    }
+}
+
+#[test]
+fn a_free_mail_lead_s_won_deal_and_order_count_as_revenue_and_survive_a_snapshot() {
+    use super::{ReportQuery, channels};
+    use crate::leads::Command;
+    let mut e = engine();
+    // A gmail address: no account is formed, yet the revenue is the lead's.
+    let mut quote = touch(
+        "q",
+        "ville@gmail.com",
+        Channel::Web,
+        TouchpointKind::QuoteRequested,
+        at(0, 9, 0),
+    );
+    quote.properties.campaign = Some("spring".into());
+    e.apply(&quote, at(0, 9, 0));
+    let mut order = touch(
+        "o",
+        "ville@gmail.com",
+        Channel::Eservices,
+        TouchpointKind::OrderPlaced,
+        at(1, 9, 0),
+    );
+    order.properties.amount = Some(120.0);
+    order.properties.currency = Some("EUR".into());
+    e.apply(&order, at(1, 9, 0));
+    let person = crate::identity::PersonId(1);
+    e.command(
+        &Command::Won {
+            person,
+            amount: Some(880.0),
+            currency: Some("eur".into()),
+        },
+        at(2, 9, 0),
+    )
+    .unwrap();
+    assert!(e.accounts.is_empty(), "free mail forms no account");
+    // 120 from the order and 880 from the deal, in the lead's campaign.
+    let r = channels(&e, &ReportQuery::default());
+    assert!(close(r.totals.revenue, 1000.0), "{}", r.totals.revenue);
+    let spring = r.by_campaign.iter().find(|p| p.key == "spring").unwrap();
+    assert!(close(spring.revenue, 1000.0));
+
+    // A restored snapshot gives the same report.
+    let copy = Engine::from_json(&e.to_json().unwrap()).unwrap();
+    assert_eq!(channels(&copy, &ReportQuery::default()), r);
+}
