@@ -9,7 +9,8 @@ use leadhost_core::signature::{MacAlgorithm, mac};
 use serde_json::{Value, json};
 
 use crate::support::{
-    ADMIN_KEY, Server, StandIn, enable_web, fixture, header, http, request_header, warm_data_dir,
+    ADMIN_KEY, Server, StandIn, enable_web, fixture, header, http, post_batch, request_header,
+    warm_data_dir,
 };
 
 const WRITE_KEY: &str = "wk-leads-e2e";
@@ -77,14 +78,7 @@ async fn sync(server: &Server) {
 }
 
 async fn segment(server: &Server, events: Value) {
-    let r = http()
-        .post(format!("{}/ingest/mill/website/v1/batch", server.url))
-        .basic_auth(WRITE_KEY, Some(""))
-        .json(&json!({ "batch": events }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+    post_batch(server, "mill", WRITE_KEY, events).await;
 }
 
 fn page(id: &str, anon: &str, at: &str, url: &str) -> Value {

@@ -6,7 +6,7 @@
 
 use serde_json::{Value, json};
 
-use crate::support::{ADMIN_KEY, Server, enable_web, get_json, http, warm_data_dir};
+use crate::support::{ADMIN_KEY, Server, enable_web, get_json, http, post_batch, warm_data_dir};
 
 const WRITE_KEY: &str = "wk-reports";
 const MARCH: &str = "from=2026-03-01&to=2026-04-01";
@@ -26,14 +26,7 @@ fn identify(id: &str, anon: &str, at: &str, email: &str) -> Value {
 }
 
 async fn send(server: &Server, events: Vec<Value>) {
-    let r = http()
-        .post(format!("{}/ingest/shop/website/v1/batch", server.url))
-        .basic_auth(WRITE_KEY, Some(""))
-        .json(&json!({ "batch": events }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+    post_batch(server, "shop", WRITE_KEY, Value::Array(events)).await;
 }
 
 async fn synced(server: &Server) {

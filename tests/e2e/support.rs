@@ -152,6 +152,19 @@ pub fn enable_web(server: &Server, tenant: &str, write_key: &str) {
     ]);
 }
 
+/// Posts a Segment `/v1/batch` of `events` to the tenant's `website`
+/// connector (see [`enable_web`]) and checks it was taken.
+pub async fn post_batch(server: &Server, tenant: &str, write_key: &str, events: serde_json::Value) {
+    let r = http()
+        .post(format!("{}/ingest/{tenant}/website/v1/batch", server.url))
+        .basic_auth(write_key, Some(""))
+        .json(&serde_json::json!({ "batch": events }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+}
+
 /// A header's value parsed, or the default.
 pub fn header<T: std::str::FromStr + Default>(r: &reqwest::Response, name: &str) -> T {
     r.headers()

@@ -18,6 +18,9 @@ pub mod scoring;
 pub mod signature;
 pub mod touchpoint;
 
+#[cfg(test)]
+mod test_rng;
+
 pub use grants::{HostGrant, HostGrantError, any_covers, is_private};
 pub use manifest::{
     Capabilities, ConfigField, ConfigType, Manifest, ManifestProblem, Operations, SecretField,

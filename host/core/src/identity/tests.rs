@@ -366,26 +366,11 @@ fn an_earlier_merge_is_undone_only_after_the_later_one_that_depends_on_it() {
     );
 }
 
-/// A small xorshift: deterministic, no extra crates.
-struct Rng(u64);
+use crate::test_rng::XorShift as Rng;
 
-impl Rng {
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.0 = x;
-        x
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-
-    fn maybe(&mut self, one_in: u64, pool: u64, make: impl Fn(u64) -> String) -> Option<String> {
-        (self.below(one_in) == 0).then(|| make(self.below(pool)))
-    }
+/// One time in `one_in`, `make` of a number below `pool`.
+fn maybe(rng: &mut Rng, one_in: u64, pool: u64, make: impl Fn(u64) -> String) -> Option<String> {
+    (rng.below(one_in) == 0).then(|| make(rng.below(pool)))
 }
 
 /// Touchpoints with overlapping identities from small pools, including
@@ -395,20 +380,20 @@ fn generated(seed: u64, n: usize) -> Vec<Touchpoint> {
     (0..n)
         .map(|i| {
             let ids = Identities {
-                crm_id: rng.maybe(8, 6, |k| format!("C{k}")),
-                user_id: rng.maybe(7, 6, |k| format!("U{k}")),
-                email: rng.maybe(3, 25, |k| {
+                crm_id: maybe(&mut rng, 8, 6, |k| format!("C{k}")),
+                user_id: maybe(&mut rng, 7, 6, |k| format!("U{k}")),
+                email: maybe(&mut rng, 3, 25, |k| {
                     if k % 2 == 0 {
                         format!(" P{k}@Mill.fi")
                     } else {
                         format!("p{k}@gmail.com")
                     }
                 }),
-                phone: rng.maybe(6, 15, |k| format!("+358 40 {k:03}")),
-                social_handle: rng.maybe(6, 15, |k| format!("@h{k}")),
-                anonymous_id: rng.maybe(2, 60, |k| format!("anon-{k}")),
-                company_domain: rng.maybe(10, 3, |k| format!("co{k}.fi")),
-                account_id: rng.maybe(12, 3, |k| format!("ACC{k}")),
+                phone: maybe(&mut rng, 6, 15, |k| format!("+358 40 {k:03}")),
+                social_handle: maybe(&mut rng, 6, 15, |k| format!("@h{k}")),
+                anonymous_id: maybe(&mut rng, 2, 60, |k| format!("anon-{k}")),
+                company_domain: maybe(&mut rng, 10, 3, |k| format!("co{k}.fi")),
+                account_id: maybe(&mut rng, 12, 3, |k| format!("ACC{k}")),
             };
             let at = if rng.below(10) == 0 {
                 None

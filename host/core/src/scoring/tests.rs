@@ -72,28 +72,7 @@ fn ledger_sum(s: &Score) -> f64 {
     s.ledger.iter().map(|d| d.applied).sum()
 }
 
-/// Deterministic pseudo-random numbers (xorshift64).
-struct XorShift(u64);
-
-impl XorShift {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-
-    fn shuffle<T>(&mut self, v: &mut [T]) {
-        for i in (1..v.len()).rev() {
-            let j = self.below(i as u64 + 1) as usize;
-            v.swap(i, j);
-        }
-    }
-}
+use crate::test_rng::XorShift;
 
 #[test]
 fn the_documented_example_parses() {

@@ -8,25 +8,7 @@ use crate::leads::{Command, Engine};
 use crate::lifecycle::Actor;
 use crate::touchpoint::{Acquisition, Attribute, Channel, Timestamp, TouchpointKind as K};
 
-/// A small xorshift64: deterministic, no extra crates.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len() as u64) as usize]
-    }
-}
+use crate::test_rng::XorShift as Rng;
 
 /// About `events` touchpoints and commands over 60 days by 40 people,
 /// some of them first anonymous and linked later (merges).
