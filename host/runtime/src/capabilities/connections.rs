@@ -2,9 +2,9 @@
 //! fresh, but the connections its requests use are not: each binding keeps
 //! the HTTP/1.1 connections its plugin opened, by origin and by the address
 //! the gate checked, and hands an idle one to the next request. A connection
-//! goes back to the pool when its response body has been read to the end; a
-//! request that finds its pooled connection closed by the server before it
-//! was sent goes out once more on a new one.
+//! goes back to the pool when its response body has been read to the end and
+//! is closed after 30 s idle; a request that finds its pooled connection
+//! closed by the server before it was sent goes out once more on a new one.
 //!
 //! https connects to the checked address too, with the host name for SNI and
 //! the certificate check (webpki roots), so a name cannot resolve to one
@@ -15,7 +15,7 @@ use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, ready};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::{Request, Response};
@@ -28,6 +28,10 @@ use wasmtime_wasi_http::{Error, WasiBody};
 
 /// Idle connections kept per origin and address.
 const MAX_IDLE: usize = 256;
+/// How long an idle connection is kept: shorter than servers commonly keep
+/// theirs (nginx 75 s), so a request seldom meets a connection the server
+/// is closing at that very moment.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Where a connection goes.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -40,22 +44,23 @@ struct Origin {
     address: SocketAddr,
 }
 
+/// An idle connection and when it became idle.
+type Idle = (SendRequest<WasiBody>, Instant);
+
 /// One binding's idle connections.
 #[derive(Default)]
 pub(crate) struct Pool {
-    idle: Mutex<HashMap<Origin, Vec<SendRequest<WasiBody>>>>,
+    idle: Mutex<HashMap<Origin, Vec<Idle>>>,
 }
 
 impl Pool {
+    /// The most recently idle open connection to `origin` that has not been
+    /// idle too long; the rest of those are closed (dropped).
     fn take(&self, origin: &Origin) -> Option<SendRequest<WasiBody>> {
         let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
         let senders = idle.get_mut(origin)?;
-        while let Some(sender) = senders.pop() {
-            if !sender.is_closed() {
-                return Some(sender);
-            }
-        }
-        None
+        senders.retain(|(s, since)| !s.is_closed() && since.elapsed() < IDLE_TIMEOUT);
+        senders.pop().map(|(sender, _)| sender)
     }
 
     fn give(&self, origin: Origin, sender: SendRequest<WasiBody>) {
@@ -64,9 +69,9 @@ impl Pool {
         }
         let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
         let senders = idle.entry(origin).or_default();
-        senders.retain(|s| !s.is_closed());
+        senders.retain(|(s, since)| !s.is_closed() && since.elapsed() < IDLE_TIMEOUT);
         if senders.len() < MAX_IDLE {
-            senders.push(sender);
+            senders.push((sender, Instant::now()));
         }
     }
 }
