@@ -109,15 +109,11 @@ async fn care_models_are_managed_and_validated_by_step() {
     assert_eq!(v["version"], 3);
 }
 
-#[tokio::test]
-async fn a_prospect_gets_its_first_message_once_through_the_email_connector() {
-    const WRITE_KEY: &str = "wk-nurture";
-    let sendgrid = crate::support::StandIn::start(vec![(202, "x-message-id: sg-1\r\n", "")]);
-    let dir = warm_data_dir();
-    let server = Server::start(dir.path(), &[]);
-    server.tenant("mill");
-    enable_web(&server, "mill", WRITE_KEY);
-    server.cli_ok(&[
+/// Enables tenant mill's e-mail connector `mail` against the SendGrid
+/// stand-in at `url` (`http://HOST:PORT`), with state, plus `extra` flags.
+fn enable_mail(server: &Server, url: &str, extra: &[&str]) {
+    let base_url = format!("base-url={url}");
+    let mut args = vec![
         "connector",
         "enable",
         "mill",
@@ -127,14 +123,27 @@ async fn a_prospect_gets_its_first_message_once_through_the_email_connector() {
         "--secret",
         "sendgrid-api-key=SG.nurture",
         "--config",
-        &format!("base-url={}", sendgrid.url),
+        &base_url,
         "--config",
         "from-email=news@mill.example",
         "--grant-host",
-        sendgrid.authority(),
+        url.trim_start_matches("http://"),
         "--grant-private-networks",
         "--grant-state",
-    ]);
+    ];
+    args.extend_from_slice(extra);
+    server.cli_ok(&args);
+}
+
+#[tokio::test]
+async fn a_prospect_gets_its_first_message_once_through_the_email_connector() {
+    const WRITE_KEY: &str = "wk-nurture";
+    let sendgrid = crate::support::StandIn::start(vec![(202, "x-message-id: sg-1\r\n", "")]);
+    let dir = warm_data_dir();
+    let server = Server::start(dir.path(), &[]);
+    server.tenant("mill");
+    enable_web(&server, "mill", WRITE_KEY);
+    enable_mail(&server, &sendgrid.url, &[]);
     let nurture = json!({
         "channels": {"email": "mail"},
         "models": [{"version": 1, "name": "prospects",
@@ -214,7 +223,7 @@ async fn a_prospect_gets_its_first_message_once_through_the_email_connector() {
 fn slow_sendgrid(
     delay: std::time::Duration,
 ) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
-    use std::io::{Read, Write};
+    use std::io::Write;
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let keys = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
@@ -222,29 +231,7 @@ fn slow_sendgrid(
     std::thread::spawn(move || {
         for stream in listener.incoming() {
             let Ok(mut stream) = stream else { continue };
-            let mut buf = vec![0u8; 1 << 16];
-            let mut len = 0;
-            while let Ok(k) = stream.read(&mut buf[len..]) {
-                if k == 0 {
-                    break;
-                }
-                len += k;
-                let text = String::from_utf8_lossy(&buf[..len]).to_string();
-                if let Some(end) = text.find("\r\n\r\n") {
-                    let want = text[..end]
-                        .lines()
-                        .find_map(|l| {
-                            l.to_ascii_lowercase()
-                                .strip_prefix("content-length:")
-                                .map(|v| v.trim().parse::<usize>().unwrap_or(0))
-                        })
-                        .unwrap_or(0);
-                    if len >= end + 4 + want {
-                        break;
-                    }
-                }
-            }
-            let text = String::from_utf8_lossy(&buf[..len]).to_string();
+            let text = crate::support::read_request(&mut stream);
             std::thread::sleep(delay);
             if let Some(body) = text.split("\r\n\r\n").nth(1)
                 && let Ok(v) = serde_json::from_str::<Value>(body)
@@ -267,31 +254,11 @@ async fn a_send_burst_killed_midway_delivers_every_message_after_a_restart() {
     const PEOPLE: usize = 60;
     const IN_FLIGHT: usize = 2;
     let (sendgrid, keys) = slow_sendgrid(std::time::Duration::from_millis(40));
-    let authority = sendgrid.trim_start_matches("http://").to_string();
     let dir = warm_data_dir();
     let server = Server::start(dir.path(), &[]);
     server.tenant("mill");
     enable_web(&server, "mill", WRITE_KEY);
-    server.cli_ok(&[
-        "connector",
-        "enable",
-        "mill",
-        "mail",
-        "--plugin",
-        "email",
-        "--secret",
-        "sendgrid-api-key=SG.burst",
-        "--config",
-        &format!("base-url={sendgrid}"),
-        "--config",
-        "from-email=news@mill.example",
-        "--grant-host",
-        &authority,
-        "--grant-private-networks",
-        "--grant-state",
-        "--in-flight",
-        &IN_FLIGHT.to_string(),
-    ]);
+    enable_mail(&server, &sendgrid, &["--in-flight", &IN_FLIGHT.to_string()]);
     let nurture = json!({
         "channels": {"email": "mail"},
         "models": [{"version": 1, "name": "prospects", "entry": {"stage": ["prospect"]},

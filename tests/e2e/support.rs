@@ -218,7 +218,7 @@ pub struct StandIn {
 impl StandIn {
     /// Starts it with answers of (status, extra header lines, body).
     pub fn start(answers: Vec<(u16, &'static str, &'static str)>) -> StandIn {
-        use std::io::{Read, Write};
+        use std::io::Write;
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
@@ -226,37 +226,8 @@ impl StandIn {
         std::thread::spawn(move || {
             for (n, stream) in listener.incoming().enumerate() {
                 let Ok(mut stream) = stream else { continue };
-                let mut buf = vec![0u8; 65536];
-                let mut len = 0;
-                // Read the head, then as much body as content-length says.
-                while let Ok(k) = stream.read(&mut buf[len..]) {
-                    if k == 0 {
-                        break;
-                    }
-                    len += k;
-                    let text = String::from_utf8_lossy(&buf[..len]).to_string();
-                    if let Some(head_end) = text.find("\r\n\r\n") {
-                        let want = text[..head_end]
-                            .lines()
-                            .find_map(|l| {
-                                l.to_ascii_lowercase()
-                                    .strip_prefix("content-length:")
-                                    .map(|v| v.trim().parse::<usize>().unwrap_or(0))
-                            })
-                            .unwrap_or(0);
-                        let chunked = text[..head_end]
-                            .to_ascii_lowercase()
-                            .contains("transfer-encoding: chunked");
-                        if (chunked && text.ends_with("0\r\n\r\n"))
-                            || (!chunked && len >= head_end + 4 + want)
-                        {
-                            break;
-                        }
-                    }
-                }
-                log.lock()
-                    .unwrap()
-                    .push(String::from_utf8_lossy(&buf[..len]).into_owned());
+                let request = read_request(&mut stream);
+                log.lock().unwrap().push(request);
                 let (status, headers, body) = answers[n.min(answers.len() - 1)];
                 let reply = format!(
                     "HTTP/1.1 {status} X\r\ncontent-length: {}\r\nconnection: close\r\n{headers}\r\n{body}",
@@ -281,7 +252,7 @@ impl StandIn {
 
 /// Reads one HTTP request (head, then the body content-length or chunked
 /// encoding says) from `stream` and returns its text.
-fn read_request(stream: &mut std::net::TcpStream) -> String {
+pub fn read_request(stream: &mut std::net::TcpStream) -> String {
     use std::io::Read;
     let mut buf = vec![0u8; 1 << 20];
     let mut len = 0;

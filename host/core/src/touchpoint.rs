@@ -21,6 +21,17 @@ pub enum Channel {
 }
 
 impl Channel {
+    /// Every channel, in declaration order (`ALL[c as usize] == c`).
+    pub const ALL: [Channel; 7] = [
+        Channel::Web,
+        Channel::Email,
+        Channel::Social,
+        Channel::Eservices,
+        Channel::Portal,
+        Channel::Events,
+        Channel::Other,
+    ];
+
     /// The channel's name as stored and shown.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -132,6 +143,30 @@ pub enum Acquisition {
     Direct,
     Email,
     Social,
+}
+
+impl Acquisition {
+    /// Every medium.
+    pub const ALL: [Acquisition; 6] = [
+        Acquisition::Organic,
+        Acquisition::Paid,
+        Acquisition::Referral,
+        Acquisition::Direct,
+        Acquisition::Email,
+        Acquisition::Social,
+    ];
+
+    /// The medium's name as stored and shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Acquisition::Organic => "organic",
+            Acquisition::Paid => "paid",
+            Acquisition::Referral => "referral",
+            Acquisition::Direct => "direct",
+            Acquisition::Email => "email",
+            Acquisition::Social => "social",
+        }
+    }
 }
 
 /// Open-ended name/value data.
@@ -294,6 +329,17 @@ impl Touchpoint {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn channels_and_media_list_every_case_under_its_serialized_name() {
+        for (i, c) in Channel::ALL.into_iter().enumerate() {
+            assert_eq!(c as usize, i, "{c:?} is out of declaration order");
+            assert_eq!(serde_json::to_value(c).unwrap(), c.as_str());
+        }
+        for m in Acquisition::ALL {
+            assert_eq!(serde_json::to_value(m).unwrap(), m.as_str());
+        }
+    }
 
     #[test]
     fn kinds_round_trip_through_their_names() {

@@ -4,7 +4,7 @@
 use super::ReportQuery;
 use super::scope::{
     CHANNELS, CUSTOMER, LEAD, NO_TOUCH, NO_TOUCH_INDEX, NONE, OPPORTUNITY, Path, Revenue,
-    SALES_READY, Scope, Select, add_to, channel_index, channel_name, medium_name,
+    SALES_READY, Scope, Select, add_to, channel_index, channel_name,
 };
 use super::table::{Table, count, money};
 use crate::leads::{Engine, Lead, Signal};
@@ -196,7 +196,7 @@ fn source_medium_name(key: SourceMediumKey<'_>) -> String {
         Some((source, medium)) => format!(
             "{} / {}",
             source.unwrap_or(NONE),
-            medium.map_or(NONE, medium_name)
+            medium.map_or(NONE, Acquisition::as_str)
         ),
     }
 }

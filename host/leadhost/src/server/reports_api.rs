@@ -62,26 +62,25 @@ pub(crate) struct ReportParams {
     pub(crate) format: Option<String>,
 }
 
-/// A kebab-case enum value, or words listing what it can be.
-fn variant<T: serde::de::DeserializeOwned>(
+/// The case of `all` named `value`, or words listing the names.
+fn variant<T: Copy>(
     what: &str,
     value: &str,
-    names: &[&str],
+    all: &[T],
+    name: impl Fn(T) -> &'static str,
 ) -> Result<T, String> {
-    serde_json::from_value(json!(value))
-        .map_err(|_| format!("no {what} {value:?} ({what}s: {})", names.join(", ")))
+    all.iter()
+        .copied()
+        .find(|&c| name(c) == value)
+        .ok_or_else(|| {
+            let names: Vec<&str> = all.iter().map(|&c| name(c)).collect();
+            format!("no {what} {value:?} ({what}s: {})", names.join(", "))
+        })
 }
 
-const CHANNELS: [&str; 7] = [
-    "web",
-    "email",
-    "social",
-    "eservices",
-    "portal",
-    "events",
-    "other",
-];
-const MEDIA: [&str; 6] = ["organic", "paid", "referral", "direct", "email", "social"];
+fn channel_named(value: &str) -> Result<Channel, String> {
+    variant("channel", value, &Channel::ALL, Channel::as_str)
+}
 
 fn time(what: &str, text: &Option<String>) -> Result<Option<i64>, ApiError> {
     text.as_deref()
@@ -109,14 +108,14 @@ impl ReportParams {
             channel: self
                 .channel
                 .as_deref()
-                .map(|c| variant::<Channel>("channel", c, &CHANNELS))
+                .map(channel_named)
                 .transpose()
                 .map_err(|e| bad("unknown-channel", e))?,
             source: self.source.clone(),
             medium: self
                 .medium
                 .as_deref()
-                .map(|m| variant::<Acquisition>("medium", m, &MEDIA))
+                .map(|m| variant("medium", m, &Acquisition::ALL, Acquisition::as_str))
                 .transpose()
                 .map_err(|e| bad("unknown-medium", e))?,
             campaign: self.campaign.clone(),
@@ -144,7 +143,7 @@ impl ReportParams {
 pub(crate) fn spend_of(row: &SpendRow) -> Option<Spend> {
     let channel = match row.channel.as_deref() {
         None => None,
-        Some(name) => Some(serde_json::from_value(json!(name)).ok()?),
+        Some(name) => Some(channel_named(name).ok()?),
     };
     Some(Spend {
         channel,
@@ -264,8 +263,7 @@ impl SpendInput {
         };
         let channel = empty_none(self.channel);
         if let Some(c) = &channel {
-            variant::<Channel>("channel", c, &CHANNELS)
-                .map_err(|e| bad("bad-spend", format!("{at}: {e}")))?;
+            channel_named(c).map_err(|e| bad("bad-spend", format!("{at}: {e}")))?;
         }
         Ok(NewSpend {
             channel,
