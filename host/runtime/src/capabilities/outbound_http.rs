@@ -144,25 +144,20 @@ impl WasiHttpHooks for OutboundGate {
             .deadline
             .saturating_duration_since(Instant::now())
             .max(Duration::from_millis(1));
-        let options = RequestOptions {
-            connect_timeout: Some(
-                options
-                    .and_then(|o| o.connect_timeout)
-                    .unwrap_or(CONNECT_TIMEOUT)
-                    .min(left),
-            ),
-            first_byte_timeout: Some(
-                options
-                    .and_then(|o| o.first_byte_timeout)
-                    .unwrap_or(READ_TIMEOUT)
-                    .min(left),
-            ),
-            between_bytes_timeout: Some(
-                options
-                    .and_then(|o| o.between_bytes_timeout)
-                    .unwrap_or(READ_TIMEOUT)
-                    .min(left),
-            ),
+        // The guest's timeouts (or ours), none past the call's deadline.
+        let timeouts = connections::Timeouts {
+            connect: options
+                .and_then(|o| o.connect_timeout)
+                .unwrap_or(CONNECT_TIMEOUT)
+                .min(left),
+            first_byte: options
+                .and_then(|o| o.first_byte_timeout)
+                .unwrap_or(READ_TIMEOUT)
+                .min(left),
+            between_bytes: options
+                .and_then(|o| o.between_bytes_timeout)
+                .unwrap_or(READ_TIMEOUT)
+                .min(left),
         };
         let dns_timeout = CONNECT_TIMEOUT.min(left);
         Box::new(async move {
@@ -181,11 +176,6 @@ impl WasiHttpHooks for OutboundGate {
                         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     return Err(e);
                 }
-            };
-            let timeouts = connections::Timeouts {
-                connect: options.connect_timeout.unwrap_or(CONNECT_TIMEOUT),
-                first_byte: options.first_byte_timeout.unwrap_or(READ_TIMEOUT),
-                between_bytes: options.between_bytes_timeout.unwrap_or(READ_TIMEOUT),
             };
             // Connect to the very address that was checked (https too: the
             // name is kept for SNI and the certificate), on a kept connection
