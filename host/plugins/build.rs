@@ -17,6 +17,7 @@ const GUESTS: &[(&str, &str, bool)] = &[
     ("test-plugin-chaos", "chaos", false),
     ("test-plugin-trivial", "trivial", false),
     ("test-plugin-foreign", "foreign", false),
+    ("test-plugin-legacy", "legacy", false),
 ];
 
 const TARGET: &str = "wasm32-wasip2";

@@ -3,7 +3,10 @@
 //! Write a Leadhost channel plugin in Rust. Implement [`Connector`] with plain
 //! Rust types and register it with [`export_connector!`]; build the crate for
 //! `wasm32-wasip2` and the result is a component of the world
-//! `leadhost:channel/connector@0.1.0` (see `wit/channel.wit`).
+//! `leadhost:channel/connector@0.1.1` (see `wit/channel.wit`). A connector
+//! whose provider takes many messages in one request also implements
+//! [`BatchConnector`] and registers with [`export_batch_connector!`] (world
+//! `batch-connector`).
 //!
 //! ```ignore
 //! use leadhost_sdk::prelude::*;
@@ -52,7 +55,7 @@ pub use types::*;
 pub use util::{parse_rfc3339, percent_decode, query_pairs};
 
 /// The contract this SDK builds components for.
-pub const CONTRACT: &str = "leadhost:channel@0.1.0";
+pub const CONTRACT: &str = "leadhost:channel@0.1.1";
 
 /// The version of this SDK.
 pub const SDK_VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -67,6 +70,31 @@ pub mod wit {
         pub_export_macro: true,
         export_macro_name: "__export_leadhost_connector",
         default_bindings_module: "leadhost_sdk::wit",
+        runtime_path: "leadhost_sdk::__private::wit_bindgen::rt",
+        bitflags_path: "leadhost_sdk::__private::wit_bindgen::rt::bitflags",
+    });
+}
+
+/// The `batch-delivery` export alone, in a world of its own so that nothing
+/// [`wit`] already generates is generated twice; the component's world is
+/// the union of both, `batch-connector`. Not part of the API.
+#[doc(hidden)]
+pub mod wit_batch {
+    wit_bindgen::generate!({
+        path: "../wit",
+        inline: "
+            package leadhost:sdk;
+            world batch-delivery {
+                export leadhost:channel/batch-delivery@0.1.1;
+            }
+        ",
+        world: "leadhost:sdk/batch-delivery",
+        with: {
+            "leadhost:channel/types@0.1.1": crate::wit::leadhost::channel::types,
+        },
+        pub_export_macro: true,
+        export_macro_name: "__export_leadhost_batch_delivery",
+        default_bindings_module: "leadhost_sdk::wit_batch",
         runtime_path: "leadhost_sdk::__private::wit_bindgen::rt",
         bitflags_path: "leadhost_sdk::__private::wit_bindgen::rt::bitflags",
     });
@@ -102,12 +130,27 @@ pub trait Connector {
     }
 }
 
+/// A connector whose provider takes many messages in one request. The host
+/// hands it its due nurturing messages in batches (at most the connector's
+/// `batch` grant at a time) instead of one `deliver` call each; single
+/// messages sent through the host's API still go to [`Connector::deliver`].
+/// Register it with [`export_batch_connector!`].
+pub trait BatchConnector: Connector {
+    /// Sends `messages` in as few provider requests as the provider allows,
+    /// and answers one [`Delivery`] per message, in the same order. Each
+    /// message keeps its own outcome: one refused recipient must not refuse
+    /// the others.
+    fn deliver_batch(messages: Vec<Message>) -> Vec<Delivery>;
+}
+
 /// Everything a plugin usually needs, in one `use`.
 pub mod prelude {
     pub use crate::http;
     pub use crate::secrets::{Algorithm, Secret, SecretError};
     pub use crate::types::*;
-    pub use crate::{Connector, config, export_connector, log, state};
+    pub use crate::{
+        BatchConnector, Connector, config, export_batch_connector, export_connector, log, state,
+    };
 }
 
 /// Registers a [`Connector`] as the component's export. Call it once, at the
@@ -134,6 +177,27 @@ macro_rules! export_connector {
     };
 }
 
+/// Registers a [`BatchConnector`] as the component's export: everything
+/// [`export_connector!`] exports, and `batch-delivery`. Call it once, at the
+/// crate root, instead of [`export_connector!`].
+#[macro_export]
+macro_rules! export_batch_connector {
+    ($connector:ty) => {
+        $crate::export_connector!($connector);
+
+        #[cfg(target_arch = "wasm32")]
+        mod __leadhost_export_batch {
+            #[allow(unused_imports)]
+            use super::*;
+            type Export = $crate::__private::Adapter<$connector>;
+            $crate::wit_batch::__export_leadhost_batch_delivery!(Export with_types_in $crate::wit_batch);
+        }
+        #[cfg(not(target_arch = "wasm32"))]
+        const _: fn(::std::vec::Vec<$crate::Message>) -> ::std::vec::Vec<$crate::Delivery> =
+            <$connector as $crate::BatchConnector>::deliver_batch;
+    };
+}
+
 #[doc(hidden)]
 pub mod __private {
     use crate::wit::exports::leadhost::channel::plugin::Guest;
@@ -142,7 +206,7 @@ pub mod __private {
     pub use wit_bindgen;
 
     const STAMP_TEXT: &str = concat!(
-        "contract=leadhost:channel@0.1.0;sdk=",
+        "contract=leadhost:channel@0.1.1;sdk=",
         env!("CARGO_PKG_VERSION")
     );
     /// Length of the stamp written into the `leadhost-sdk` custom section.
@@ -179,6 +243,17 @@ pub mod __private {
 
         fn deliver(message: w::Message) -> w::Delivery {
             T::deliver(message.into()).into()
+        }
+    }
+
+    impl<T: crate::BatchConnector>
+        crate::wit_batch::exports::leadhost::channel::batch_delivery::Guest for Adapter<T>
+    {
+        fn deliver_batch(messages: Vec<w::Message>) -> Vec<w::Delivery> {
+            T::deliver_batch(messages.into_iter().map(Into::into).collect())
+                .into_iter()
+                .map(Into::into)
+                .collect()
         }
     }
 }

@@ -45,6 +45,7 @@ pub struct MockHost {
     state: BTreeMap<String, Vec<u8>>,
     granted_hosts: Vec<String>,
     routes: Vec<(String, OutboundResponse)>,
+    once: std::collections::VecDeque<(String, OutboundResponse)>,
     requests: Vec<OutboundRequest>,
     logs: Vec<LogRecord>,
 }
@@ -87,6 +88,14 @@ impl MockHost {
     /// Answers outbound requests whose URL starts with `url_prefix`.
     pub fn respond(mut self, url_prefix: &str, response: OutboundResponse) -> Self {
         self.routes.push((url_prefix.into(), response));
+        self
+    }
+
+    /// Answers the next outbound request whose URL starts with `url_prefix`
+    /// once, before any [`MockHost::respond`] route; such answers are used
+    /// in the order they were given.
+    pub fn respond_once(mut self, url_prefix: &str, response: OutboundResponse) -> Self {
+        self.once.push_back((url_prefix.into(), response));
         self
     }
 
@@ -140,6 +149,14 @@ impl MockHost {
     /// Calls `deliver`.
     pub fn deliver<C: Connector>(&mut self, message: Message) -> Delivery {
         self.run::<C, _>(|| C::deliver(message))
+    }
+
+    /// Calls `deliver-batch`.
+    pub fn deliver_batch<C: crate::BatchConnector>(
+        &mut self,
+        messages: Vec<Message>,
+    ) -> Vec<Delivery> {
+        self.run::<C, _>(|| C::deliver_batch(messages))
     }
 
     /// Installs this host for the current thread while `f` runs.
@@ -329,11 +346,18 @@ pub(crate) fn http_send(mut request: OutboundRequest) -> Result<OutboundResponse
             })
             .map_err(|e| HttpError::Invalid(e.to_string()))?;
         }
-        let response = h
-            .routes
+        let once = h
+            .once
             .iter()
-            .find(|(prefix, _)| request.url.starts_with(prefix.as_str()))
-            .map(|(_, r)| r.clone());
+            .position(|(prefix, _)| request.url.starts_with(prefix.as_str()));
+        let response = match once.and_then(|i| h.once.remove(i)) {
+            Some((_, r)) => Some(r),
+            None => h
+                .routes
+                .iter()
+                .find(|(prefix, _)| request.url.starts_with(prefix.as_str()))
+                .map(|(_, r)| r.clone()),
+        };
         h.requests.push(request.clone());
         response.ok_or_else(|| HttpError::Failed(format!("no mocked response for {}", request.url)))
     })

@@ -218,11 +218,11 @@ async fn a_prospect_gets_its_first_message_once_through_the_email_connector() {
 }
 
 /// A slow SendGrid stand-in: answers 202 after `delay`, one request at a
-/// time, and records the idempotency key (the personalization's
+/// time, and records the idempotency keys (the personalizations'
 /// `custom_args`) of each request.
 fn slow_sendgrid(
     delay: std::time::Duration,
-) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+) -> (String, std::sync::Arc<std::sync::Mutex<Vec<Vec<String>>>>) {
     use std::io::Write;
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
@@ -235,10 +235,15 @@ fn slow_sendgrid(
             std::thread::sleep(delay);
             if let Some(body) = text.split("\r\n\r\n").nth(1)
                 && let Ok(v) = serde_json::from_str::<Value>(body)
-                && let Some(key) =
-                    v["personalizations"][0]["custom_args"]["idempotency_key"].as_str()
             {
-                log.lock().unwrap().push(key.to_string());
+                let keys = v["personalizations"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|p| p["custom_args"]["idempotency_key"].as_str())
+                    .map(str::to_string)
+                    .collect();
+                log.lock().unwrap().push(keys);
             }
             let _ = stream.write_all(
                 b"HTTP/1.1 202 Accepted\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
@@ -253,12 +258,19 @@ async fn a_send_burst_killed_midway_delivers_every_message_after_a_restart() {
     const WRITE_KEY: &str = "wk-burst";
     const PEOPLE: usize = 60;
     const IN_FLIGHT: usize = 2;
-    let (sendgrid, keys) = slow_sendgrid(std::time::Duration::from_millis(40));
+    const BATCH: usize = 4;
+    let (sendgrid, requests) = slow_sendgrid(std::time::Duration::from_millis(40));
+    let keys = || -> Vec<String> { requests.lock().unwrap().concat() };
     let dir = warm_data_dir();
     let server = Server::start(dir.path(), &[]);
     server.tenant("mill");
     enable_web(&server, "mill", WRITE_KEY);
-    enable_mail(&server, &sendgrid, &["--in-flight", &IN_FLIGHT.to_string()]);
+    let (in_flight, batch) = (IN_FLIGHT.to_string(), BATCH.to_string());
+    enable_mail(
+        &server,
+        &sendgrid,
+        &["--in-flight", &in_flight, "--batch", &batch],
+    );
     let nurture = json!({
         "channels": {"email": "mail"},
         "models": [{"version": 1, "name": "prospects", "entry": {"stage": ["prospect"]},
@@ -298,12 +310,12 @@ async fn a_send_burst_killed_midway_delivers_every_message_after_a_restart() {
 
     // Killed without warning once a part of the burst has gone out.
     let mut waited = 0;
-    while keys.lock().unwrap().len() < 10 && waited < 300 {
+    while keys().len() < 10 && waited < 300 {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         waited += 1;
     }
     server.kill();
-    let before = keys.lock().unwrap().len();
+    let before = keys().len();
     assert!(
         (10..PEOPLE).contains(&before),
         "the kill came mid-burst ({before} sent)"
@@ -313,15 +325,14 @@ async fn a_send_burst_killed_midway_delivers_every_message_after_a_restart() {
     let server = Server::start(dir.path(), &[]);
     let mut waited = 0;
     loop {
-        let distinct: std::collections::BTreeSet<String> =
-            keys.lock().unwrap().iter().cloned().collect();
+        let distinct: std::collections::BTreeSet<String> = keys().into_iter().collect();
         if distinct.len() >= PEOPLE || waited > 600 {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         waited += 1;
     }
-    let all = keys.lock().unwrap().clone();
+    let all = keys();
     let distinct: std::collections::BTreeSet<&String> = all.iter().collect();
     assert_eq!(
         distinct.len(),
@@ -334,14 +345,19 @@ async fn a_send_burst_killed_midway_delivers_every_message_after_a_restart() {
             .all(|k| k.starts_with("nurture:") && k.ends_with(":prospects:1:1:hello"))
     );
     // Only what was unrecorded when the process died can have gone out
-    // twice: the requests in flight and the answers of the group being
-    // committed, each at most IN_FLIGHT. A repeat carries the same key for
-    // the provider to recognise.
+    // twice: the calls in flight and the answers of the group being
+    // committed, each at most IN_FLIGHT calls of BATCH messages. A repeat
+    // carries the same key for the provider to recognise.
     assert!(
-        all.len() <= PEOPLE + 2 * IN_FLIGHT,
-        "{} requests for {PEOPLE} messages: {all:?}",
+        all.len() <= PEOPLE + 2 * IN_FLIGHT * BATCH,
+        "{} sends for {PEOPLE} messages: {all:?}",
         all.len()
     );
+    // The e-mail connector delivers in batches: a Mail Send per call, each
+    // of at most BATCH recipients.
+    let sizes: Vec<usize> = requests.lock().unwrap().iter().map(Vec::len).collect();
+    assert!(sizes.iter().all(|&n| (1..=BATCH).contains(&n)), "{sizes:?}");
+    assert!(sizes.iter().any(|&n| n > 1), "{sizes:?}");
     let outbox = get_json(&server, "/v1/tenants/mill/outbox?limit=1000").await;
     assert_eq!(outbox["counts"]["sent"], PEOPLE, "{}", outbox["counts"]);
 }

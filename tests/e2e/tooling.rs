@@ -26,18 +26,34 @@ fn plugin_check_accepts_the_first_party_plugins_and_rejects_another_world() {
         let (ok, out) = check(&path);
         assert!(ok, "{out}");
         assert!(out.contains(&format!("✓ {}", bundled.name)), "{out}");
-        assert!(out.contains("leadhost:channel@0.1.0"), "{out}");
         assert!(
-            out.contains("contract=leadhost:channel@0.1.0;sdk=0.1.0"),
+            out.contains("contract:     leadhost:channel@0.1.1"),
+            "{out}"
+        );
+        assert!(
+            out.contains("contract=leadhost:channel@0.1.1;sdk=0.1.0"),
+            "{out}"
+        );
+        // Only the e-mail connector's provider takes many messages at once.
+        assert_eq!(
+            out.contains("deliver-batch"),
+            bundled.name == "email",
             "{out}"
         );
     }
+    // A component of the first release still fits.
+    let (ok, out) = check(std::path::Path::new(leadhost_plugins::test_plugins::LEGACY));
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("contract:     leadhost:channel@0.1.0"),
+        "{out}"
+    );
     let (ok, out) = check(std::path::Path::new(
         leadhost_plugins::test_plugins::FOREIGN,
     ));
     assert!(!ok, "{out}");
     assert!(
-        out.contains("does not export `leadhost:channel/plugin@0.1.0`"),
+        out.contains("does not export `leadhost:channel/plugin@0.1.1`"),
         "{out}"
     );
     let junk = dir.path().join("junk.wasm");

@@ -86,6 +86,10 @@ pub struct EnableArgs {
     /// Messages delivered through it at once (default 16).
     #[arg(long)]
     pub in_flight: Option<u32>,
+    /// Messages per batch call, for plugins that deliver in batches
+    /// (default 100).
+    #[arg(long)]
+    pub batch: Option<u32>,
     /// Save it disabled.
     #[arg(long)]
     pub disabled: bool,
@@ -269,6 +273,7 @@ pub async fn connector(cmd: ConnectorCommand) -> anyhow::Result<()> {
                     "memory_mib": a.memory_mib,
                     "timeout_ms": a.timeout_ms,
                     "in_flight": a.in_flight,
+                    "batch": a.batch,
                 },
                 "enabled": !a.disabled,
             });

@@ -290,6 +290,7 @@ fn check(file: &std::path::Path, as_json: bool) -> anyhow::Result<std::process::
             serde_json::json!({
                 "fits": fits,
                 "contract": report.contract,
+                "batches": report.batches,
                 "digest": report.digest,
                 "manifest": m,
                 "imports": report.imports,
@@ -314,6 +315,7 @@ fn check(file: &std::path::Path, as_json: bool) -> anyhow::Result<std::process::
             (m.operations.ingest, "ingest"),
             (m.operations.poll, "poll"),
             (m.operations.deliver, "deliver"),
+            (report.batches, "deliver-batch"),
         ]
         .iter()
         .filter(|(on, _)| *on)

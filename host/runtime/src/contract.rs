@@ -1,12 +1,16 @@
 //! The contract versions this host speaks, and one adapter per version that
 //! turns its generated types into the domain's. Released versions are frozen:
-//! a new version gets a new module next to this one, the old one stays.
+//! a breaking version gets a new module next to this one, the old one stays;
+//! a patch release only adds, and its line's module speaks every patch.
 
-/// `leadhost:channel@0.1.0`.
-pub mod v0_1_0 {
+/// `leadhost:channel@0.1.x`: bindings of the newest patch, 0.1.1. A component
+/// of an earlier patch names its imports and exports `@0.1.0`; wasmtime
+/// matches those to the `@0.1.1` definitions, which are the same plus what
+/// the patch added (the optional `batch-delivery` export).
+pub mod v0_1 {
     wasmtime::component::bindgen!({
         path: "../../wit",
-        world: "leadhost:channel/connector",
+        world: "leadhost:channel/batch-connector",
         with: {
             "wasi:http": wasmtime_wasi_http::p2::bindings::http,
             "wasi:io": wasmtime_wasi::p2::bindings::sync::io,
@@ -19,8 +23,22 @@ pub mod v0_1_0 {
     use leadhost::channel::types as w;
     use leadhost_core as domain;
 
-    /// The name of the interface a component of this version exports.
-    pub const EXPORT: &str = "leadhost:channel/plugin@0.1.0";
+    /// The name of the interface every connector of this line exports.
+    pub const EXPORT: &str = "leadhost:channel/plugin@0.1.1";
+    /// The optional batch export (0.1.1).
+    pub const BATCH_EXPORT: &str = "leadhost:channel/batch-delivery@0.1.1";
+    /// The prefix of this line's export names, before the patch number.
+    const LINE: &str = "leadhost:channel/plugin@0.1.";
+    /// The released patches of this line, newest first.
+    pub const RELEASED: &[&str] = &["leadhost:channel@0.1.1", "leadhost:channel@0.1.0"];
+
+    /// The contract a component speaks when it exports `name`, if that is
+    /// this line's `plugin` export: `leadhost:channel@0.1.N`.
+    pub fn contract_of(name: &str) -> Option<String> {
+        let patch = name.strip_prefix(LINE)?;
+        patch.parse::<u32>().ok()?;
+        Some(format!("leadhost:channel@0.1.{patch}"))
+    }
 
     macro_rules! enum_into {
         ($from:path => $to:path { $($case:ident),* $(,)? }) => {

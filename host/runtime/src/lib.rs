@@ -20,12 +20,12 @@ pub use binding::{Binding, BreakerPolicy, Grants, HealthReport};
 pub use capabilities::state::StateBackend;
 pub use engine::{Runtime, RuntimeConfig};
 pub use plugin::{
-    CheckReport, HttpReply, HttpRequest, Ingested, LoadError, MAX_REPLY_BYTES,
+    CheckReport, HttpReply, HttpRequest, Ingested, LoadError, MAX_BATCH, MAX_REPLY_BYTES,
     MAX_TOUCHPOINTS_PER_CALL, Plugin, PluginRefusal,
 };
 
 /// The contract versions this host loads, newest first.
-pub const SUPPORTED_CONTRACTS: &[&str] = &["leadhost:channel@0.1.0"];
+pub const SUPPORTED_CONTRACTS: &[&str] = contract::v0_1::RELEASED;
 
 /// Why a call into a plugin failed. The host stays up; only this call fails.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

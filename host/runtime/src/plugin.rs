@@ -7,11 +7,13 @@ use std::sync::Arc;
 
 use leadhost_core::{Manifest, Touchpoint};
 use wasmtime::component::types::ComponentItem;
+use wasmtime::component::{Instance, InstancePre};
 use wasmtime::{Store, StoreLimitsBuilder, Trap};
 
 use crate::binding::Binding;
 use crate::capabilities::Invocation;
-use crate::contract::v0_1_0::{self, Connector, ConnectorPre, leadhost::channel::types as w};
+use crate::contract::v0_1::exports::leadhost::channel::{batch_delivery, plugin as exported};
+use crate::contract::v0_1::{self, leadhost::channel::types as w};
 use crate::engine::{EPOCH_TICK, Runtime};
 use crate::{InvokeError, SUPPORTED_CONTRACTS};
 
@@ -19,6 +21,8 @@ use crate::{InvokeError, SUPPORTED_CONTRACTS};
 pub const MAX_TOUCHPOINTS_PER_CALL: usize = 10_000;
 /// The largest reply body a plugin may return.
 pub const MAX_REPLY_BYTES: usize = 1 << 20;
+/// The most messages one `deliver-batch` call gets.
+pub const MAX_BATCH: usize = 1000;
 
 /// Why a component cannot be loaded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -60,11 +64,13 @@ pub enum LoadError {
 
 /// A loaded plugin: compiled once, pre-instantiated once, described once.
 pub struct Plugin {
-    pre: ConnectorPre<Invocation>,
+    pre: InstancePre<Invocation>,
+    plugin: exported::GuestIndices,
+    batch: Option<batch_delivery::GuestIndices>,
     manifest: Manifest,
     defaults: Arc<BTreeMap<String, String>>,
     digest: String,
-    contract: &'static str,
+    contract: String,
     imports: Vec<String>,
 }
 
@@ -191,7 +197,9 @@ impl From<w::PollError> for PollRefusal {
 #[derive(Debug, Clone)]
 pub struct CheckReport {
     /// The contract it speaks.
-    pub contract: &'static str,
+    pub contract: String,
+    /// Whether it exports `batch-delivery`.
+    pub batches: bool,
     /// Its manifest.
     pub manifest: Manifest,
     /// Its imports, by name.
@@ -241,7 +249,7 @@ impl Runtime {
             .exports(&self.engine)
             .map(|(n, _)| n.to_string())
             .collect();
-        if !exports.iter().any(|e| e == v0_1_0::EXPORT) {
+        let Some(contract) = exports.iter().find_map(|e| v0_1::contract_of(e)) else {
             if let Some(found) = exports
                 .iter()
                 .find(|e| e.starts_with("leadhost:channel/plugin@"))
@@ -252,14 +260,14 @@ impl Runtime {
                 });
             }
             return Err(LoadError::WrongWorld {
-                expected: v0_1_0::EXPORT.into(),
+                expected: v0_1::EXPORT.into(),
                 found: if exports.is_empty() {
                     "nothing".into()
                 } else {
                     exports.join(", ")
                 },
             });
-        }
+        };
         let imports: Vec<String> = ty
             .imports(&self.engine)
             .map(|(name, item)| match item.ty {
@@ -271,20 +279,27 @@ impl Runtime {
             .linker
             .instantiate_pre(&component)
             .map_err(|e| LoadError::MissingImport(format!("{e:#}")))?;
-        let pre = ConnectorPre::new(pre).map_err(|e| LoadError::WrongTypes(format!("{e:#}")))?;
+        let wrong_types = |e: wasmtime::Error| LoadError::WrongTypes(format!("{e:#}"));
+        let plugin = exported::GuestIndices::new(&pre).map_err(wrong_types)?;
+        // Matched by semver like the `plugin` export: an export of a later
+        // 0.1 patch counts, one of another name does not.
+        let batch = match component.get_export_index(None, v0_1::BATCH_EXPORT) {
+            Some(_) => Some(batch_delivery::GuestIndices::new(&pre).map_err(wrong_types)?),
+            None => None,
+        };
         let mut plugin = Plugin {
             pre,
+            plugin,
+            batch,
             manifest: empty_manifest(),
             defaults: Arc::default(),
             digest,
-            contract: SUPPORTED_CONTRACTS[0],
+            contract,
             imports,
         };
         let scratch = Arc::new(Binding::new("-", "-").with_breaker(self.config.breaker));
         let manifest: Manifest = self
-            .call(&plugin, &scratch, |store, c| {
-                c.leadhost_channel_plugin().call_describe(store)
-            })
+            .call(&plugin, &scratch, |store, c| c.call_describe(store))
             .map_err(LoadError::Describe)?
             .into();
         plugin.defaults = Arc::new(
@@ -308,7 +323,8 @@ impl Runtime {
             .map(ToString::to_string)
             .collect();
         Ok(CheckReport {
-            contract: plugin.contract,
+            contract: plugin.contract.clone(),
+            batches: plugin.batch.is_some(),
             manifest: plugin.manifest.clone(),
             imports: plugin.imports.clone(),
             digest: plugin.digest.clone(),
@@ -317,12 +333,27 @@ impl Runtime {
         })
     }
 
-    /// Runs one call in a fresh instance under the binding's limits.
+    /// Runs one call of the `plugin` export in a fresh instance under the
+    /// binding's limits.
     fn call<R>(
         &self,
         plugin: &Plugin,
         binding: &Arc<Binding>,
-        f: impl FnOnce(&mut Store<Invocation>, &Connector) -> wasmtime::Result<R>,
+        f: impl FnOnce(&mut Store<Invocation>, &exported::Guest) -> wasmtime::Result<R>,
+    ) -> Result<R, InvokeError> {
+        self.call_instance(plugin, binding, |store, instance| {
+            let guest = plugin.plugin.load(&mut *store, instance)?;
+            f(store, &guest)
+        })
+    }
+
+    /// Runs `f` on a fresh instance under the binding's limits, counting its
+    /// outcome on the binding's breaker.
+    fn call_instance<R>(
+        &self,
+        plugin: &Plugin,
+        binding: &Arc<Binding>,
+        f: impl FnOnce(&mut Store<Invocation>, &Instance) -> wasmtime::Result<R>,
     ) -> Result<R, InvokeError> {
         binding.admit()?;
         let result = self.run(plugin, binding, f);
@@ -344,7 +375,7 @@ impl Runtime {
         &self,
         plugin: &Plugin,
         binding: &Arc<Binding>,
-        f: impl FnOnce(&mut Store<Invocation>, &Connector) -> wasmtime::Result<R>,
+        f: impl FnOnce(&mut Store<Invocation>, &Instance) -> wasmtime::Result<R>,
     ) -> Result<R, InvokeError> {
         let memory = binding
             .grants
@@ -388,7 +419,7 @@ impl Runtime {
             body: request.body,
         };
         self.call(plugin, binding, |store, c| {
-            match c.leadhost_channel_plugin().call_ingest(store, &request)? {
+            match c.call_ingest(store, &request)? {
                 // Bad output is the plugin's fault: it fails the call like a trap.
                 Ok(out) => Ok(Ok(check_output(out).map_err(wasmtime::Error::new)?)),
                 Err(refusal) => Ok(Err(refusal.into())),
@@ -405,7 +436,7 @@ impl Runtime {
         cursor: Option<&str>,
     ) -> Result<Result<Polled, PollRefusal>, InvokeError> {
         self.call(plugin, binding, |store, c| {
-            match c.leadhost_channel_plugin().call_poll(store, cursor)? {
+            match c.call_poll(store, cursor)? {
                 Ok(out) => {
                     let touchpoints =
                         check_touchpoints(out.touchpoints).map_err(wasmtime::Error::new)?;
@@ -428,10 +459,47 @@ impl Runtime {
         message: &leadhost_core::Message,
     ) -> Result<leadhost_core::DeliveryOutcome, InvokeError> {
         let message = w::Message::from(message);
-        self.call(plugin, binding, |store, c| {
-            c.leadhost_channel_plugin().call_deliver(store, &message)
+        self.call(plugin, binding, |store, c| c.call_deliver(store, &message))
+            .map(Into::into)
+    }
+
+    /// Sends `messages` out through the plugin's `deliver-batch` in one call,
+    /// or through `deliver` when it has only that (still one instance, one
+    /// message after another). One outcome per message, in order; an answer
+    /// of any other length fails the call.
+    pub fn deliver_batch(
+        &self,
+        plugin: &Plugin,
+        binding: &Arc<Binding>,
+        messages: &[leadhost_core::Message],
+    ) -> Result<Vec<leadhost_core::DeliveryOutcome>, InvokeError> {
+        if messages.len() > MAX_BATCH {
+            return Err(InvokeError::Host(format!(
+                "{} messages in one batch, at most {MAX_BATCH}",
+                messages.len()
+            )));
+        }
+        let messages: Vec<w::Message> = messages.iter().map(w::Message::from).collect();
+        let Some(batch) = &plugin.batch else {
+            return self.call(plugin, binding, |store, c| {
+                messages
+                    .iter()
+                    .map(|m| Ok(c.call_deliver(&mut *store, m)?.into()))
+                    .collect()
+            });
+        };
+        self.call_instance(plugin, binding, |store, instance| {
+            let guest = batch.load(&mut *store, instance)?;
+            let out = guest.call_deliver_batch(&mut *store, &messages)?;
+            if out.len() != messages.len() {
+                return Err(wasmtime::Error::new(InvokeError::InvalidOutput(format!(
+                    "deliver-batch answered {} deliveries for {} messages",
+                    out.len(),
+                    messages.len()
+                ))));
+            }
+            Ok(out.into_iter().map(Into::into).collect())
         })
-        .map(Into::into)
     }
 
     /// Calls `describe` on a fresh instance.
@@ -440,10 +508,8 @@ impl Runtime {
         plugin: &Plugin,
         binding: &Arc<Binding>,
     ) -> Result<Manifest, InvokeError> {
-        self.call(plugin, binding, |store, c| {
-            c.leadhost_channel_plugin().call_describe(store)
-        })
-        .map(Into::into)
+        self.call(plugin, binding, |store, c| c.call_describe(store))
+            .map(Into::into)
     }
 }
 
@@ -530,8 +596,13 @@ impl Plugin {
         &self.digest
     }
 
-    /// The contract it speaks.
-    pub fn contract(&self) -> &'static str {
-        self.contract
+    /// The contract it speaks, e.g. `leadhost:channel@0.1.1`.
+    pub fn contract(&self) -> &str {
+        &self.contract
+    }
+
+    /// Whether it exports `batch-delivery`.
+    pub fn batches(&self) -> bool {
+        self.batch.is_some()
     }
 }

@@ -143,6 +143,91 @@ fn the_breaker_opens_after_repeated_failures_and_recovers() {
     assert_eq!(b.health_report().refused_open, 1);
 }
 
+fn message(key: &str, text: &str) -> leadhost_core::Message {
+    leadhost_core::Message {
+        idempotency_key: key.into(),
+        recipient: leadhost_core::Identities {
+            email: Some("jane@mill.example".into()),
+            ..Default::default()
+        },
+        recipient_name: None,
+        subject: None,
+        text: text.into(),
+        html: None,
+        content_id: None,
+        campaign: None,
+        other: Vec::new(),
+    }
+}
+
+fn accepted(id: &str) -> leadhost_core::DeliveryOutcome {
+    leadhost_core::DeliveryOutcome::Accepted {
+        provider_id: id.into(),
+    }
+}
+
+#[test]
+fn a_component_built_against_0_1_0_loads_and_works_unchanged() {
+    let rt = runtime();
+    let legacy = load(&rt, test_plugins::LEGACY);
+    assert_eq!(legacy.contract(), "leadhost:channel@0.1.0");
+    assert!(!legacy.batches());
+    let b = Arc::new(binding("legacy"));
+    // Its imports, named @0.1.0, are served by the host's @0.1.1 ones.
+    assert_eq!(reply_text(&rt, &legacy, &b, "/hello"), Ok("/hello".into()));
+    assert_eq!(
+        rt.deliver(&legacy, &b, &message("k1", "hi")).unwrap(),
+        accepted("legacy:k1")
+    );
+    // Without `deliver-batch` a batch is its `deliver`, message by message.
+    let batch = [message("k2", "a"), message("k3", "b")];
+    assert_eq!(
+        rt.deliver_batch(&legacy, &b, &batch).unwrap(),
+        [accepted("legacy:k2"), accepted("legacy:k3")]
+    );
+}
+
+#[test]
+fn a_batch_goes_to_deliver_batch_and_a_short_answer_fails_the_call() {
+    let rt = runtime();
+    let chaos = load(&rt, test_plugins::CHAOS);
+    assert!(chaos.batches());
+    assert_eq!(chaos.contract(), "leadhost:channel@0.1.1");
+    let b = Arc::new(binding("batch"));
+    let batch = [message("a", "x"), message("b", "x"), message("c", "x")];
+    assert_eq!(
+        rt.deliver_batch(&chaos, &b, &batch).unwrap(),
+        [
+            accepted("batch:a"),
+            accepted("batch:b"),
+            accepted("batch:c")
+        ]
+    );
+    let short = [message("a", "x"), message("b", "short")];
+    match rt.deliver_batch(&chaos, &b, &short) {
+        Err(InvokeError::InvalidOutput(m)) => {
+            assert!(m.contains("1 deliveries for 2 messages"), "{m}")
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    assert!(matches!(
+        rt.deliver_batch(&chaos, &b, &[message("a", "panic")]),
+        Err(InvokeError::Trap(_))
+    ));
+    let too_many: Vec<_> = (0..=leadhost_runtime::MAX_BATCH)
+        .map(|i| message(&i.to_string(), "x"))
+        .collect();
+    assert!(matches!(
+        rt.deliver_batch(&chaos, &b, &too_many),
+        Err(InvokeError::Host(_))
+    ));
+    // Each failure was its own call: the next batch goes through.
+    assert_eq!(
+        rt.deliver_batch(&chaos, &b, &batch[..1]).unwrap(),
+        [accepted("batch:a")]
+    );
+}
+
 #[test]
 fn a_component_of_another_world_is_refused_by_name() {
     let rt = runtime();
@@ -151,7 +236,7 @@ fn a_component_of_another_world_is_refused_by_name() {
         .unwrap_err();
     match &err {
         LoadError::WrongWorld { expected, found } => {
-            assert_eq!(expected, "leadhost:channel/plugin@0.1.0");
+            assert_eq!(expected, "leadhost:channel/plugin@0.1.1");
             assert_eq!(found, "run");
         }
         other => panic!("unexpected {other:?}"),

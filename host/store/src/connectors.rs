@@ -33,6 +33,10 @@ pub struct Grants {
     /// when absent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub in_flight: Option<u32>,
+    /// Messages per `deliver-batch` call, for plugins that export it (the
+    /// dispatcher's default when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch: Option<u32>,
 }
 
 /// The desired state of a connector, as handed to [`Store::put_connector`].

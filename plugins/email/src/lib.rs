@@ -126,4 +126,10 @@ impl Connector for Email {
     }
 }
 
-export_connector!(Email);
+impl BatchConnector for Email {
+    fn deliver_batch(messages: Vec<Message>) -> Vec<Delivery> {
+        deliver::deliver_all(&messages)
+    }
+}
+
+export_batch_connector!(Email);

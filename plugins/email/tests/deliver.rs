@@ -324,3 +324,141 @@ fn missing_sender_or_api_key_is_misconfiguration() {
     assert!(r.message.contains("sendgrid-api-key"), "{}", r.message);
     assert!(no_key.requests().is_empty());
 }
+
+/// `message()` to `n`@mill, under key `k{n}`.
+fn to(n: usize) -> Message {
+    let mut m = message();
+    m.idempotency_key = format!("k{n}");
+    m.recipient.email = Some(format!("p{n}@mill.example"));
+    m.recipient_name = None;
+    m
+}
+
+fn keys_of(body: &serde_json::Value) -> Vec<String> {
+    body["personalizations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            p["custom_args"]["idempotency_key"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect()
+}
+
+#[test]
+fn a_batch_shares_one_mail_send_per_content_and_answers_in_order() {
+    let mut host = host().respond(SEND, accepted_202());
+    let other = Message {
+        subject: Some("Another subject".into()),
+        ..to(2)
+    };
+    let unreachable = Message {
+        recipient: Identities::default(),
+        ..to(3)
+    };
+    let outcomes = host.deliver_batch::<Email>(vec![to(0), to(1), other, unreachable, to(4)]);
+    assert_eq!(outcomes.len(), 5);
+    let accepted = Delivery::Accepted("Ff2oQ9QcRWuUWZ0Ixsb8wQ".into());
+    for i in [0, 1, 2, 4] {
+        assert_eq!(outcomes[i], accepted, "message {i}");
+    }
+    assert_eq!(
+        rejection(outcomes[3].clone()).reason,
+        RejectionReason::UnreachableRecipient
+    );
+
+    let requests = host.requests();
+    assert_eq!(requests.len(), 2, "one Mail Send per content");
+    let first: serde_json::Value = serde_json::from_slice(&requests[0].body).unwrap();
+    assert_eq!(keys_of(&first), ["k0", "k1", "k4"]);
+    assert_eq!(
+        first["personalizations"][2]["to"][0]["email"],
+        "p4@mill.example"
+    );
+    assert_eq!(
+        first["subject"],
+        "Rebuild your paper machine, not your budget"
+    );
+    // A request of several recipients carries their keys only in custom_args.
+    assert_eq!(header(&requests[0].headers, "idempotency-key"), None);
+    let second: serde_json::Value = serde_json::from_slice(&requests[1].body).unwrap();
+    assert_eq!(keys_of(&second), ["k2"]);
+    assert_eq!(second["subject"], "Another subject");
+    assert_eq!(header(&requests[1].headers, "idempotency-key"), Some("k2"));
+}
+
+#[test]
+fn a_batch_over_sendgrid_s_limit_is_split() {
+    let mut host = host().respond(SEND, accepted_202());
+    let outcomes = host.deliver_batch::<Email>((0..1001).map(to).collect());
+    assert!(outcomes.iter().all(|d| matches!(d, Delivery::Accepted(_))));
+    let sizes: Vec<usize> = host
+        .requests()
+        .iter()
+        .map(|r| keys_of(&serde_json::from_slice(&r.body).unwrap()).len())
+        .collect();
+    assert_eq!(sizes, [1000, 1]);
+}
+
+#[test]
+fn a_refused_recipient_is_rejected_and_the_others_sent_again() {
+    let body = r#"{"errors":[{"message":"Does not contain a valid address.","field":"personalizations.1.to.0.email"}]}"#;
+    let mut host = host()
+        .respond_once(SEND, answer(400, &[], body))
+        .respond(SEND, accepted_202());
+    let outcomes = host.deliver_batch::<Email>(vec![to(0), to(1), to(2)]);
+    assert!(matches!(outcomes[0], Delivery::Accepted(_)));
+    let r = rejection(outcomes[1].clone());
+    assert_eq!(r.reason, RejectionReason::UnreachableRecipient);
+    assert!(r.message.contains("valid address"), "{}", r.message);
+    assert!(matches!(outcomes[2], Delivery::Accepted(_)));
+    let requests = host.requests();
+    assert_eq!(requests.len(), 2);
+    let again: serde_json::Value = serde_json::from_slice(&requests[1].body).unwrap();
+    assert_eq!(keys_of(&again), ["k0", "k2"]);
+}
+
+#[test]
+fn a_batch_refused_twice_or_as_a_whole_is_rejected_not_resent_forever() {
+    let body = r#"{"errors":[{"message":"bad","field":"personalizations.0.to.0.email"}]}"#;
+    let mut twice = host().respond(SEND, answer(400, &[], body));
+    let outcomes = twice.deliver_batch::<Email>(vec![to(0), to(1), to(2)]);
+    assert_eq!(twice.requests().len(), 2, "sent once more, then given up");
+    assert_eq!(
+        rejection(outcomes[0].clone()).reason,
+        RejectionReason::UnreachableRecipient
+    );
+    // In the second request personalization 0 was k1: refused too; k2 was
+    // not named but the request failed again.
+    for o in &outcomes[1..] {
+        assert!(matches!(o, Delivery::Rejected(_)), "{o:?}");
+    }
+
+    let body = r#"{"errors":[{"message":"The subject is too long.","field":"subject"}]}"#;
+    let mut whole = host().respond(SEND, answer(400, &[], body));
+    let outcomes = whole.deliver_batch::<Email>(vec![to(0), to(1)]);
+    assert_eq!(whole.requests().len(), 1);
+    for o in outcomes {
+        assert_eq!(rejection(o).reason, RejectionReason::ContentRefused);
+    }
+}
+
+#[test]
+fn a_batch_waits_as_a_whole_on_429_and_skips_remembered_keys() {
+    let mut limited = host().respond(SEND, answer(429, &[("retry-after", "12")], ""));
+    assert_eq!(
+        limited.deliver_batch::<Email>(vec![to(0), to(1)]),
+        [Delivery::RetryAfter(12), Delivery::RetryAfter(12)]
+    );
+
+    let mut host = host().grant_state().respond(SEND, accepted_202());
+    host.deliver_batch::<Email>(vec![to(0)]);
+    let outcomes = host.deliver_batch::<Email>(vec![to(0), to(1)]);
+    assert!(outcomes.iter().all(|d| matches!(d, Delivery::Accepted(_))));
+    let last: serde_json::Value =
+        serde_json::from_slice(&host.requests().last().unwrap().body).unwrap();
+    assert_eq!(keys_of(&last), ["k1"], "k0 was remembered, not sent again");
+}

@@ -1,15 +1,15 @@
 //! `bench dispatch`: nurturing messages handed to a connector and through it
 //! to a provider. A real server (its outbox dispatcher and delivery log), the
 //! real e-mail component, and a local SendGrid stand-in that answers 202 and
-//! counts every idempotency key it sees, so the run also shows that each
-//! message arrived exactly once.
+//! counts every idempotency key it sees (one per personalization of each Mail
+//! Send), so the run also shows that each message arrived exactly once.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use indicatif::{ProgressBar, ProgressStyle};
 use leadhost_core::{Identities, Message};
 use leadhost_store::{LeadBatch, LeadProgress, NewOutboxItem};
@@ -19,29 +19,35 @@ use crate::client::{ServerArgs, call};
 use crate::now_ms;
 use crate::server::{LocalServer, ServerConfig};
 
-/// Idempotency keys the stand-in saw, with how often.
-type Seen = Arc<Mutex<HashMap<String, u32>>>;
+/// What the stand-in saw: each idempotency key with how often, and requests.
+#[derive(Default)]
+struct Seen {
+    keys: HashMap<String, u32>,
+    requests: u64,
+}
 
-/// A SendGrid Mail Send stand-in on loopback: 202 with an `X-Message-Id`.
-async fn stand_in() -> anyhow::Result<(String, Seen)> {
-    let seen: Seen = Arc::default();
+type Shared = Arc<Mutex<Seen>>;
+
+/// A SendGrid Mail Send stand-in on loopback: 202 with an `X-Message-Id`,
+/// counting the `custom_args.idempotency_key` of every personalization.
+async fn stand_in() -> anyhow::Result<(String, Shared)> {
+    let seen: Shared = Arc::default();
     let counted = Arc::clone(&seen);
     let router = axum::Router::new().route(
         "/v3/mail/send",
-        axum::routing::post(move |headers: HeaderMap, _body: axum::body::Bytes| {
+        axum::routing::post(move |body: axum::body::Bytes| {
             let counted = Arc::clone(&counted);
             async move {
-                let key = headers
-                    .get("idempotency-key")
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or("")
-                    .to_string();
-                let id = format!("sg-{key}");
-                *counted
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .entry(key)
-                    .or_default() += 1;
+                let Ok(mail) = serde_json::from_slice::<serde_json::Value>(&body) else {
+                    return (StatusCode::BAD_REQUEST, [("x-message-id", String::new())]);
+                };
+                let mut seen = counted.lock().unwrap_or_else(|p| p.into_inner());
+                seen.requests += 1;
+                let id = format!("sg-{}", seen.requests);
+                for p in mail["personalizations"].as_array().into_iter().flatten() {
+                    let key = p["custom_args"]["idempotency_key"].as_str().unwrap_or("");
+                    *seen.keys.entry(key.to_string()).or_default() += 1;
+                }
                 (StatusCode::ACCEPTED, [("x-message-id", id)])
             }
         }),
@@ -52,7 +58,7 @@ async fn stand_in() -> anyhow::Result<(String, Seen)> {
     Ok((authority, seen))
 }
 
-pub async fn run(messages: usize, state: bool, in_flight: u32) -> anyhow::Result<()> {
+pub async fn run(messages: usize, state: bool, in_flight: u32, batch: u32) -> anyhow::Result<()> {
     let temp = tempfile::tempdir()?;
     let server = LocalServer::start(ServerConfig::new(temp.path().to_path_buf())).await?;
     let (sendgrid, seen) = stand_in().await?;
@@ -76,7 +82,8 @@ pub async fn run(messages: usize, state: bool, in_flight: u32) -> anyhow::Result
             "config": {"base-url": format!("http://{sendgrid}"), "from-email": "news@bench.example"},
             "secrets": {"sendgrid-api-key": "SG.bench"},
             "grants": {"outbound_hosts": [sendgrid], "allow_private_networks": true,
-                       "state": state, "timeout_ms": 10000, "in_flight": in_flight},
+                       "state": state, "timeout_ms": 10000, "in_flight": in_flight,
+                       "batch": batch},
         })),
     )
     .await?;
@@ -88,7 +95,7 @@ pub async fn run(messages: usize, state: bool, in_flight: u32) -> anyhow::Result
 
     println!(
         "bench dispatch: {messages} nurturing messages through the e-mail connector ({in_flight} \
-         in flight, state {}) to a SendGrid stand-in at {sendgrid}",
+         calls in flight, batches of at most {batch}, state {}) to a SendGrid stand-in at {sendgrid}",
         if state { "granted" } else { "not granted" }
     );
     let now = now_ms();
@@ -147,7 +154,7 @@ pub async fn run(messages: usize, state: bool, in_flight: u32) -> anyhow::Result
     // Progress is what the stand-in has seen (counting the outbox by status
     // would itself be a scan); the store is asked once they have all arrived.
     let started = Instant::now();
-    let arrived = || seen.lock().unwrap_or_else(|p| p.into_inner()).len();
+    let arrived = || seen.lock().unwrap_or_else(|p| p.into_inner()).keys.len();
     let (mut last, mut last_change) = (0, Instant::now());
     let counts = loop {
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -170,9 +177,10 @@ pub async fn run(messages: usize, state: bool, in_flight: u32) -> anyhow::Result
     };
     let elapsed = started.elapsed().as_secs_f64();
     bar.finish_and_clear();
-    let (distinct, repeats) = {
+    let (distinct, repeats, requests) = {
         let seen = seen.lock().unwrap_or_else(|p| p.into_inner());
-        (seen.len(), seen.values().map(|n| n - 1).sum::<u32>())
+        let repeats = seen.keys.values().map(|n| n - 1).sum::<u32>();
+        (seen.keys.len(), repeats, seen.requests)
     };
     println!(
         "  messages/s:      {:.0} ({} sent, {} dead in {elapsed:.2} s)",
@@ -180,7 +188,11 @@ pub async fn run(messages: usize, state: bool, in_flight: u32) -> anyhow::Result
         counts.sent,
         counts.dead
     );
-    println!("  stand-in:        {distinct} distinct keys, {repeats} repeats");
+    println!(
+        "  stand-in:        {distinct} distinct keys, {repeats} repeats, {requests} Mail Send \
+         requests ({:.1} messages each)",
+        distinct as f64 / requests.max(1) as f64
+    );
     if counts.dead > 0 || distinct != messages || repeats > 0 {
         bail!(
             "expected {messages} messages sent once each, got {} sent, {} dead, \

@@ -111,9 +111,13 @@ pub enum BenchCommand {
         /// Grant the connector its state (it then remembers each delivery too).
         #[arg(long)]
         state: bool,
-        /// The connector's `in_flight` grant: messages sent through it at once.
+        /// The connector's `in_flight` grant: calls into it at once.
         #[arg(long, default_value_t = 16)]
         in_flight: u32,
+        /// The connector's `batch` grant: messages per `deliver-batch` call
+        /// (1: a call per message, as a connector without batches gets).
+        #[arg(long, default_value_t = 100)]
+        batch: u32,
     },
     /// Every report over a large tenant (1M leads, 10M touchpoints by
     /// default): the whole history and one month of one channel.
@@ -187,7 +191,8 @@ pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
             messages,
             state,
             in_flight,
-        } => dispatch::run(messages, state, in_flight).await,
+            batch,
+        } => dispatch::run(messages, state, in_flight, batch).await,
         BenchCommand::Reports {
             leads,
             per_lead,

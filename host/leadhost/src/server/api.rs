@@ -131,6 +131,7 @@ async fn plugins(State(app): State<Arc<App>>, _caller: Caller) -> Json<Value> {
             let mut v = manifest_json(p.manifest());
             v["digest"] = json!(p.digest());
             v["contract"] = json!(p.contract());
+            v["batches"] = json!(p.batches());
             v
         })
         .collect();
@@ -329,6 +330,14 @@ fn problems(m: &Manifest, req: &ConnectorRequest) -> Vec<String> {
         && !(1..=256).contains(&n)
     {
         out.push(format!("in_flight must be 1 to 256 (got {n})"));
+    }
+    if let Some(n) = req.grants.batch
+        && !(1..=leadhost_runtime::MAX_BATCH as u32).contains(&n)
+    {
+        out.push(format!(
+            "batch must be 1 to {} (got {n})",
+            leadhost_runtime::MAX_BATCH
+        ));
     }
     if let Some(ms) = req.grants.timeout_ms
         && !(10..=60_000).contains(&ms)

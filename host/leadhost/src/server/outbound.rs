@@ -155,6 +155,11 @@ pub(crate) struct Job {
 
 /// Deliveries through one connector at once when its grants do not say.
 pub(crate) const DEFAULT_IN_FLIGHT: u32 = 16;
+/// Messages per `deliver-batch` call when the connector's grants do not say.
+pub(crate) const DEFAULT_BATCH: u32 = 100;
+
+/// A message and its index in [`App::deliver_many`]'s jobs.
+type Place = (usize, Message);
 
 /// Keys claimed in [`App::in_flight`], released however the attempt ends.
 struct Claims<'a> {
@@ -253,13 +258,18 @@ impl App {
             }))
     }
 
-    /// Calls the plugin's `deliver` on a blocking thread, within the
-    /// server's instance slots.
-    async fn call_deliver(
+    /// Runs `call` on a blocking thread, within the server's instance slots.
+    async fn call_plugin<R: Send + 'static>(
         &self,
         bound: &Bound,
-        message: Message,
-    ) -> Result<Result<DeliveryOutcome, InvokeError>, DeliverError> {
+        call: impl FnOnce(
+            &leadhost_runtime::Runtime,
+            &leadhost_runtime::Plugin,
+            &Arc<leadhost_runtime::Binding>,
+        ) -> R
+        + Send
+        + 'static,
+    ) -> Result<R, DeliverError> {
         let permit = Arc::clone(&self.slots)
             .acquire_owned()
             .await
@@ -271,7 +281,7 @@ impl App {
         );
         tokio::task::spawn_blocking(move || {
             let _permit = permit;
-            runtime.deliver(&plugin, &binding, &message)
+            call(&runtime, &plugin, &binding)
         })
         .await
         .map_err(|e| DeliverError::Host(e.to_string()))
@@ -300,7 +310,11 @@ impl App {
             serde_json::to_string(&message).map_err(|e| DeliverError::Host(e.to_string()))?;
         self.store
             .begin_delivery(connector_id, &key, &message_json, now_ms())?;
-        let outcome = self.call_deliver(bound, message).await?;
+        let outcome = self
+            .call_plugin(bound, move |runtime, plugin, binding| {
+                runtime.deliver(plugin, binding, &message)
+            })
+            .await?;
         let (status, provider_id, detail) = log_columns(&outcome);
         let record = self.store.finish_delivery(
             connector_id,
@@ -315,12 +329,17 @@ impl App {
 
     /// Delivers `jobs` as [`App::deliver_logged`] does each (a rejected key
     /// is tried again), several at once: each connector at most its
-    /// `in_flight` grant ([`DEFAULT_IN_FLIGHT`]), all within the server's
-    /// instance slots. The log's writes are grouped: one transaction marks
-    /// every message as being sent, and outcomes are committed in groups as
-    /// they come in (what has finished while the last group was being
-    /// committed). `done` gets each group — `(index in jobs, result)` —
-    /// once it is committed; a job whose task failed gets no answer.
+    /// `in_flight` grant ([`DEFAULT_IN_FLIGHT`]) calls at a time, all within
+    /// the server's instance slots. A connector that exports `deliver-batch`
+    /// gets its messages in batches of at most its `batch` grant
+    /// ([`DEFAULT_BATCH`]), smaller when there are too few to keep every
+    /// call in flight busy; any other gets one `deliver` per message.
+    ///
+    /// The log's writes are grouped: one transaction marks every message as
+    /// being sent, and outcomes are committed in groups as they come in
+    /// (what has finished while the last group was being committed). `done`
+    /// gets each group — `(index in jobs, result)` — once it is committed; a
+    /// job whose task failed gets no answer.
     ///
     /// A crash can thus lose the answers of the calls in flight and of the
     /// group being committed: those messages are sent again, under their
@@ -370,33 +389,49 @@ impl App {
             return;
         }
 
-        let mut per_connector: std::collections::HashMap<i64, Arc<tokio::sync::Semaphore>> =
-            std::collections::HashMap::new();
-        let mut running = tokio::task::JoinSet::new();
+        // Each connector's messages in the order they came, cut into calls.
+        let mut per_connector: Vec<(Arc<Bound>, Vec<Place>)> = Vec::new();
         for (i, job, _) in to_send {
-            let limit = job
-                .bound
-                .connector
-                .grants
-                .in_flight
-                .unwrap_or(DEFAULT_IN_FLIGHT);
-            let gate = Arc::clone(
-                per_connector
-                    .entry(job.bound.connector.id)
-                    .or_insert_with(|| {
-                        Arc::new(tokio::sync::Semaphore::new(limit.max(1) as usize))
-                    }),
-            );
-            let app = Arc::clone(self);
-            running.spawn(async move {
-                let Job { bound, message } = job;
-                let key = message.idempotency_key.clone();
-                let outcome = match gate.acquire_owned().await {
-                    Ok(_permit) => app.call_deliver(&bound, message).await,
-                    Err(_) => Err(DeliverError::Stopping),
-                };
-                (i, bound.connector.id, key, outcome)
-            });
+            let id = job.bound.connector.id;
+            match per_connector.iter_mut().find(|(b, _)| b.connector.id == id) {
+                Some((_, queue)) => queue.push((i, job.message)),
+                None => per_connector.push((job.bound, vec![(i, job.message)])),
+            }
+        }
+        let mut running = tokio::task::JoinSet::new();
+        for (bound, queue) in per_connector {
+            let grants = &bound.connector.grants;
+            let in_flight = grants.in_flight.unwrap_or(DEFAULT_IN_FLIGHT).max(1) as usize;
+            let size = if bound.plugin.batches() {
+                let batch = grants.batch.unwrap_or(DEFAULT_BATCH).max(1) as usize;
+                queue.len().div_ceil(in_flight).clamp(1, batch)
+            } else {
+                1
+            };
+            let gate = Arc::new(tokio::sync::Semaphore::new(in_flight));
+            let mut queue = queue.into_iter();
+            loop {
+                let call: Vec<Place> = queue.by_ref().take(size).collect();
+                if call.is_empty() {
+                    break;
+                }
+                let (app, bound, gate) = (Arc::clone(self), Arc::clone(&bound), Arc::clone(&gate));
+                running.spawn(async move {
+                    let (places, messages): (Vec<usize>, Vec<Message>) = call.into_iter().unzip();
+                    let keys: Vec<String> =
+                        messages.iter().map(|m| m.idempotency_key.clone()).collect();
+                    let outcome = match gate.acquire_owned().await {
+                        Ok(_permit) => {
+                            app.call_plugin(&bound, move |runtime, plugin, binding| {
+                                runtime.deliver_batch(plugin, binding, &messages)
+                            })
+                            .await
+                        }
+                        Err(_) => Err(DeliverError::Stopping),
+                    };
+                    (places, bound.connector.id, keys, outcome)
+                });
+            }
         }
         while let Some(first) = running.join_next().await {
             // What else has finished by now shares the commit.
@@ -404,16 +439,42 @@ impl App {
             while let Some(more) = running.try_join_next() {
                 group.push(more);
             }
-            let mut results = Vec::with_capacity(group.len());
-            let mut calls = Vec::with_capacity(group.len());
+            let mut results = Vec::new();
+            let mut calls = Vec::new();
             for finished in group {
-                match finished {
-                    Ok((i, _, _, Err(error))) => results.push((i, Err(error))),
-                    Ok((i, connector_id, key, Ok(outcome))) => {
-                        let columns = log_columns(&outcome);
-                        calls.push((i, connector_id, key, outcome, columns));
+                let (places, connector_id, keys, outcome) = match finished {
+                    Ok(finished) => finished,
+                    Err(error) => {
+                        tracing::error!("a delivery task failed: {error}");
+                        continue;
                     }
-                    Err(error) => tracing::error!("a delivery task failed: {error}"),
+                };
+                match outcome {
+                    Err(error) => {
+                        let words = error.to_string();
+                        for i in places {
+                            let error = match &error {
+                                DeliverError::Stopping => DeliverError::Stopping,
+                                _ => DeliverError::Host(words.clone()),
+                            };
+                            results.push((i, Err(error)));
+                        }
+                    }
+                    // A failed call fails each of its messages.
+                    Ok(Err(error)) => {
+                        for (i, key) in places.into_iter().zip(keys) {
+                            let outcome = Err(error.clone());
+                            let columns = log_columns(&outcome);
+                            calls.push((i, connector_id, key, outcome, columns));
+                        }
+                    }
+                    Ok(Ok(outcomes)) => {
+                        for ((i, key), outcome) in places.into_iter().zip(keys).zip(outcomes) {
+                            let outcome = Ok(outcome);
+                            let columns = log_columns(&outcome);
+                            calls.push((i, connector_id, key, outcome, columns));
+                        }
+                    }
                 }
             }
             let finishes: Vec<leadhost_store::DeliveryFinish<'_>> = calls

@@ -4,8 +4,8 @@
 use wasmtime::component::{HasSelf, Linker};
 
 use super::Invocation;
-use crate::contract::v0_1_0::leadhost::channel::log::{self, Level};
-use crate::contract::v0_1_0::leadhost::channel::types::Attribute;
+use crate::contract::v0_1::leadhost::channel::log::{self, Level};
+use crate::contract::v0_1::leadhost::channel::types::Attribute;
 
 /// Records one call may write; the rest are dropped.
 pub const MAX_RECORDS_PER_CALL: u32 = 100;

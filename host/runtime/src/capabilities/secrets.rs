@@ -6,7 +6,7 @@ use leadhost_core::signature::{self, MacAlgorithm, SignatureAlgorithm};
 use wasmtime::component::{HasSelf, Linker, Resource};
 
 use super::Invocation;
-use crate::contract::v0_1_0::leadhost::channel::secrets::{self, Algorithm, SecretError};
+use crate::contract::v0_1::leadhost::channel::secrets::{self, Algorithm, SecretError};
 
 /// The host side of a `secret` handle: the name of the secret it opens.
 pub struct SecretHandle {

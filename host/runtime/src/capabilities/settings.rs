@@ -4,7 +4,7 @@
 use wasmtime::component::{HasSelf, Linker};
 
 use super::Invocation;
-use crate::contract::v0_1_0::leadhost::channel::config;
+use crate::contract::v0_1::leadhost::channel::config;
 
 pub(crate) fn add_to_linker(linker: &mut Linker<Invocation>) -> wasmtime::Result<()> {
     config::add_to_linker::<_, HasSelf<Invocation>>(linker, |s| s)

@@ -4,7 +4,7 @@
 use wasmtime::component::{HasSelf, Linker};
 
 use super::Invocation;
-use crate::contract::v0_1_0::leadhost::channel::state::{self, StateError};
+use crate::contract::v0_1::leadhost::channel::state::{self, StateError};
 
 /// Longest key, in bytes.
 pub const MAX_KEY: usize = 256;

@@ -229,7 +229,27 @@ impl Connector for Chaos {
     }
 }
 
-export_connector!(Chaos);
+/// Answers without calling anyone, so a test sees which export the host
+/// used: `batch:KEY` per message, or one answer short when any message's
+/// text is `short`, or a panic for `panic`.
+impl BatchConnector for Chaos {
+    fn deliver_batch(messages: Vec<Message>) -> Vec<Delivery> {
+        if messages.iter().any(|m| m.text == "panic") {
+            panic!("deliver-batch was told to panic");
+        }
+        let short = messages.iter().any(|m| m.text == "short");
+        let mut out: Vec<Delivery> = messages
+            .into_iter()
+            .map(|m| Delivery::Accepted(format!("batch:{}", m.idempotency_key)))
+            .collect();
+        if short {
+            out.pop();
+        }
+        out
+    }
+}
+
+export_batch_connector!(Chaos);
 
 /// The SDK's native harness, exercised through this plugin's well-behaved paths.
 #[cfg(test)]
