@@ -73,6 +73,7 @@ mod views;
 
 pub use config::{DEFAULT_RULES, TenantConfig, Versions};
 pub use engine::Engine;
+pub use nurturing::MAX_TICK_ADVANCES;
 // Read by the reports, which fold over the same records.
 pub(crate) use engine::Lead;
 pub(crate) use signal::Signal;
@@ -337,8 +338,10 @@ pub enum Command {
     },
     /// Trains the predictive model on the tenant's leads.
     Train,
-    /// Advances the nurturing enrollments due at the command's time (issued
-    /// by the host's timer when [`Engine::next_nurture_due`] has come).
+    /// Advances the nurturing enrollments due at the command's time, at most
+    /// [`MAX_TICK_ADVANCES`] (issued by the host's timer when
+    /// [`Engine::next_nurture_due`] has come, and again at once while more
+    /// is due).
     Tick,
 }
 

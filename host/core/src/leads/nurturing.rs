@@ -20,6 +20,11 @@ use serde_json::json;
 const MAX_VISITS: usize = 100;
 /// Decisions one enrollment may make in one tick (sends and skips in a row).
 const MAX_DECISIONS: usize = 32;
+/// The most due enrollments one tick advances, the longest due first; the
+/// rest stay due, and the server's lead worker issues the next tick at once.
+/// This bounds what one tick plans (and holds until it is committed), and
+/// lets sending start while the rest is being planned.
+pub const MAX_TICK_ADVANCES: usize = 10_000;
 
 /// What a lead keeps for nurturing.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
@@ -130,11 +135,22 @@ impl Engine {
         self.schedule.first().map(|(at, _)| *at)
     }
 
-    /// Advances every enrollment due at `now`.
+    /// Whether more enrollments are due at `now` than one tick advances: the
+    /// host's timer then issues the next tick at once.
+    pub fn nurture_backlog(&self, now: Timestamp) -> bool {
+        self.schedule
+            .range(..=(now, PersonId(u64::MAX)))
+            .nth(MAX_TICK_ADVANCES)
+            .is_some()
+    }
+
+    /// Advances the enrollments due at `now`, at most
+    /// [`MAX_TICK_ADVANCES`], the longest due first.
     pub(crate) fn nurture_tick(&mut self, now: Timestamp, fx: &mut Effects) {
         let due: Vec<(Timestamp, PersonId)> = self
             .schedule
             .range(..=(now, PersonId(u64::MAX)))
+            .take(MAX_TICK_ADVANCES)
             .copied()
             .collect();
         for entry in due {

@@ -1001,6 +1001,37 @@ fn sends(fx: &Effects) -> Vec<(String, String)> {
 }
 
 #[test]
+fn a_tick_advances_at_most_its_bound_the_longest_due_first() {
+    let mut e = nurtured();
+    let people = super::MAX_TICK_ADVANCES + 3;
+    for i in 0..people {
+        let at = MORNING + i as i64;
+        e.apply(
+            &by_email(
+                &format!("d{i}"),
+                TouchpointKind::Download,
+                &format!("p{i}@co{}.fi", i % 97),
+                at,
+            ),
+            at,
+        );
+    }
+    let now = MORNING + people as i64;
+    assert!(e.nurture_backlog(now));
+    let first = sends(&e.command(&Command::Tick, now).unwrap());
+    assert_eq!(first.len(), super::MAX_TICK_ADVANCES);
+    assert_eq!(first[0].0, "nurture:1:prospects:1:1:hello");
+    // The rest is still due; the next tick, at once, takes it.
+    assert!(e.next_nurture_due().is_some_and(|at| at <= now));
+    assert!(!e.nurture_backlog(now), "one more tick takes the rest");
+    let rest = sends(&e.command(&Command::Tick, now).unwrap());
+    assert_eq!(rest.len(), 3);
+    assert_eq!(rest[2].0, format!("nurture:{people}:prospects:1:1:hello"));
+    // Everyone waits two days from the tick that sent their first step.
+    assert_eq!(e.next_nurture_due(), Some(now + 2 * DAY));
+}
+
+#[test]
 fn prospects_are_enrolled_and_nurtured_step_by_step_on_ticks() {
     let mut e = nurtured();
     e.apply(

@@ -118,6 +118,11 @@ pub enum BenchCommand {
         /// (1: a call per message, as a connector without batches gets).
         #[arg(long, default_value_t = 100)]
         batch: u32,
+        /// Have the lead engine plan the messages: store the people as
+        /// prospects first, then time from putting a care model they all
+        /// enter to the last message at the stand-in.
+        #[arg(long)]
+        plan: bool,
     },
     /// Every report over a large tenant (1M leads, 10M touchpoints by
     /// default): the whole history and one month of one channel.
@@ -192,7 +197,8 @@ pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
             state,
             in_flight,
             batch,
-        } => dispatch::run(messages, state, in_flight, batch).await,
+            plan,
+        } => dispatch::run(messages, state, in_flight, batch, plan).await,
         BenchCommand::Reports {
             leads,
             per_lead,

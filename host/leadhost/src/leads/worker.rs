@@ -244,6 +244,9 @@ struct Worker {
     /// How long the last snapshot took.
     snapshot_cost: Duration,
     last_sla_check: Instant,
+    /// More nurturing is due than the last tick could take: tick again at
+    /// once instead of waiting for the next second.
+    hurry: bool,
 }
 
 fn run(store: Store, shared: Arc<Shared>, rx: Receiver<Msg>) {
@@ -255,6 +258,7 @@ fn run(store: Store, shared: Arc<Shared>, rx: Receiver<Msg>) {
         last_snapshot: Instant::now(),
         snapshot_cost: Duration::ZERO,
         last_sla_check: Instant::now(),
+        hurry: false,
     };
     // The engines are trusted only after a restore that completed: at the
     // start, and again after any failure (a failed commit leaves them ahead
@@ -272,8 +276,8 @@ fn run(store: Store, shared: Arc<Shared>, rx: Receiver<Msg>) {
                 reply,
             } => commands.push((tenant_id, command, reply)),
         };
-        // Restoring does not wait for a message.
-        if healthy {
+        // Restoring does not wait for a message, nor does a nurturing backlog.
+        if healthy && !worker.hurry {
             match rx.recv_timeout(IDLE) {
                 Ok(msg) => take(msg, &mut stop),
                 Err(RecvTimeoutError::Timeout) => {}
@@ -308,9 +312,10 @@ fn run(store: Store, shared: Arc<Shared>, rx: Receiver<Msg>) {
             std::thread::sleep(Duration::from_millis(500));
             continue;
         }
-        if worker.last_sla_check.elapsed() >= Duration::from_secs(1) {
+        if worker.hurry || worker.last_sla_check.elapsed() >= Duration::from_secs(1) {
             worker.last_sla_check = Instant::now();
             if let Err(e) = worker.sla_tick() {
+                worker.hurry = false;
                 tracing::error!("lead worker SLA check failed: {e:#}");
                 worker.set_error(Some(format!("{e:#}")));
                 healthy = false;
@@ -622,9 +627,13 @@ impl Worker {
     }
 
     /// Issues an SLA expiry for every hand-off whose time ran out, and a
-    /// nurturing tick for every tenant with enrollments due.
+    /// nurturing tick for every tenant with enrollments due. When a tenant
+    /// has more due than one tick takes, the next check comes at once.
     fn sla_tick(&mut self) -> anyhow::Result<()> {
         let now = now_ms();
+        self.hurry = read_engines(&self.shared)
+            .values()
+            .any(|engine| engine.nurture_backlog(now));
         let due: Vec<(i64, Command)> = {
             let engines = read_engines(&self.shared);
             engines
