@@ -148,6 +148,19 @@ pub(crate) fn now_ms() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
+/// A touchpoint as the store appends it: its key columns and its JSON.
+pub(crate) fn touchpoint_row(
+    t: &leadhost_core::Touchpoint,
+) -> serde_json::Result<leadhost_store::NewTouchpoint> {
+    Ok(leadhost_store::NewTouchpoint {
+        external_id: t.external_id.clone(),
+        occurred_at: t.occurred_at,
+        channel: t.channel.as_str().to_string(),
+        kind: t.kind.name().into_owned(),
+        document: serde_json::to_string(t)?,
+    })
+}
+
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -13,7 +13,7 @@ use anyhow::{Context, bail};
 use axum::http::StatusCode;
 use indicatif::{ProgressBar, ProgressStyle};
 use leadhost_core::{Channel, Identities, Message, Touchpoint, TouchpointKind};
-use leadhost_store::{LeadBatch, LeadProgress, NewOutboxItem, NewTouchpoint};
+use leadhost_store::{LeadBatch, LeadProgress, NewOutboxItem};
 use serde_json::json;
 
 use crate::client::{ServerArgs, call};
@@ -293,13 +293,7 @@ async fn enroll(
                 properties: Default::default(),
                 consent: Vec::new(),
             };
-            rows.push(NewTouchpoint {
-                external_id: t.external_id.clone(),
-                occurred_at: t.occurred_at,
-                channel: t.channel.as_str().to_string(),
-                kind: t.kind.name().into_owned(),
-                document: serde_json::to_string(&t)?,
-            });
+            rows.push(crate::touchpoint_row(&t)?);
         }
         if rows.len() >= 1000 || i + 1 == people {
             let batch = std::mem::replace(&mut rows, Vec::with_capacity(1000));

@@ -47,13 +47,7 @@ pub async fn run(people: usize, touchpoints: usize, seed: u64) -> anyhow::Result
     let mut batches: Vec<Vec<NewTouchpoint>> = Vec::new();
     let mut current = Vec::with_capacity(BATCH);
     for (t, _) in population.touchpoints().take(touchpoints) {
-        current.push(NewTouchpoint {
-            external_id: t.external_id.clone(),
-            occurred_at: t.occurred_at,
-            channel: t.channel.as_str().to_string(),
-            kind: t.kind.name().into_owned(),
-            document: serde_json::to_string(&t)?,
-        });
+        current.push(crate::touchpoint_row(&t)?);
         if current.len() == BATCH {
             batches.push(std::mem::replace(&mut current, Vec::with_capacity(BATCH)));
         }

@@ -203,15 +203,7 @@ pub(super) fn rows(
 ) -> Result<Vec<NewTouchpoint>, ApiError> {
     touchpoints
         .iter()
-        .map(|t| {
-            Ok(NewTouchpoint {
-                external_id: t.external_id.clone(),
-                occurred_at: t.occurred_at,
-                channel: t.channel.as_str().to_string(),
-                kind: t.kind.name().into_owned(),
-                document: serde_json::to_string(t).map_err(host_error)?,
-            })
-        })
+        .map(|t| crate::touchpoint_row(t).map_err(host_error))
         .collect()
 }
 
