@@ -134,9 +134,9 @@ pub fn deliver_all(messages: &[Message]) -> Vec<Delivery> {
     };
 
     let mut out: Vec<Option<Delivery>> = vec![None; messages.len()];
-    // Groups of messages with the same content, in the order they came.
-    let mut groups: Vec<(Shared<'_>, Vec<Member<'_>>)> = Vec::new();
-    let mut group_of: HashMap<usize, Vec<usize>> = HashMap::new();
+    // Messages with the same content share a group, numbered as they came.
+    let mut group_of: HashMap<Shared<'_>, usize> = HashMap::new();
+    let mut members: Vec<Vec<Member<'_>>> = Vec::new();
     for (i, message) in messages.iter().enumerate() {
         let (shared, personalization) = match checked(message) {
             Ok(parts) => parts,
@@ -149,20 +149,18 @@ pub fn deliver_all(messages: &[Message]) -> Vec<Delivery> {
             out[i] = Some(done);
             continue;
         }
-        // Bucketed by a cheap hash of the shared parts, then compared.
-        let bucket = group_of.entry(fingerprint(&shared)).or_default();
-        match bucket.iter().find(|&&g| groups[g].0 == shared) {
-            Some(&g) => groups[g].1.push((i, personalization)),
-            None => {
-                bucket.push(groups.len());
-                groups.push((shared, vec![(i, personalization)]));
-            }
-        }
+        let g = *group_of.entry(shared).or_insert_with(|| {
+            members.push(Vec::new());
+            members.len() - 1
+        });
+        members[g].push((i, personalization));
     }
+    let mut groups: Vec<(Shared<'_>, usize)> = group_of.into_iter().collect();
+    groups.sort_unstable_by_key(|(_, g)| *g);
     let base = config::get(BASE_URL).unwrap_or_else(|| DEFAULT_BASE_URL.into());
     let url = format!("{}/v3/mail/send", base.trim().trim_end_matches('/'));
-    for (shared, members) in &groups {
-        for part in members.chunks(MAX_PERSONALIZATIONS) {
+    for (shared, g) in &groups {
+        for part in members[*g].chunks(MAX_PERSONALIZATIONS) {
             let refs: Vec<&Member<'_>> = part.iter().collect();
             for (i, outcome) in send(&url, &from, shared, refs, true) {
                 out[i] = Some(outcome);
@@ -239,13 +237,6 @@ fn remembered(key: &str) -> Option<Delivery> {
             Some(Delivery::RetryAfter(RETRY_SECONDS))
         }
     }
-}
-
-fn fingerprint(shared: &Shared<'_>) -> usize {
-    use std::hash::{Hash, Hasher};
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    shared.hash(&mut h);
-    h.finish() as usize
 }
 
 /// Sends one Mail Send to `members` and answers each one's outcome. When

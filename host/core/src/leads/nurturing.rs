@@ -138,18 +138,19 @@ impl Engine {
     /// Whether more enrollments are due at `now` than one tick advances: the
     /// host's timer then issues the next tick at once.
     pub fn nurture_backlog(&self, now: Timestamp) -> bool {
-        self.schedule
-            .range(..=(now, PersonId(u64::MAX)))
-            .nth(MAX_TICK_ADVANCES)
-            .is_some()
+        self.nurture_due(now).nth(MAX_TICK_ADVANCES).is_some()
+    }
+
+    /// The schedule's entries due at `now`, the longest due first.
+    fn nurture_due(&self, now: Timestamp) -> impl Iterator<Item = &(Timestamp, PersonId)> {
+        self.schedule.range(..=(now, PersonId(u64::MAX)))
     }
 
     /// Advances the enrollments due at `now`, at most
     /// [`MAX_TICK_ADVANCES`], the longest due first.
     pub(crate) fn nurture_tick(&mut self, now: Timestamp, fx: &mut Effects) {
         let due: Vec<(Timestamp, PersonId)> = self
-            .schedule
-            .range(..=(now, PersonId(u64::MAX)))
+            .nurture_due(now)
             .take(MAX_TICK_ADVANCES)
             .copied()
             .collect();

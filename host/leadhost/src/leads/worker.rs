@@ -631,11 +631,9 @@ impl Worker {
     /// has more due than one tick takes, the next check comes at once.
     fn sla_tick(&mut self) -> anyhow::Result<()> {
         let now = now_ms();
-        self.hurry = read_engines(&self.shared)
-            .values()
-            .any(|engine| engine.nurture_backlog(now));
         let due: Vec<(i64, Command)> = {
             let engines = read_engines(&self.shared);
+            self.hurry = engines.values().any(|engine| engine.nurture_backlog(now));
             engines
                 .iter()
                 .flat_map(|(tenant, engine)| {
